@@ -1,0 +1,79 @@
+"""The heartbeat: pyClowder's announcement on the ``extractors`` fanout, with ``tracking``.
+
+Each heartbeat keeps pyClowder's fields (``id``, ``queue``, ``owner`` on 3.x, ``extractor_info``)
+and adds ``tracking``: host, pid, interval, time, sequence number, jobs processed and the jobs
+running now. Unlike pyClowder's, this loop survives a broken connection: it reconnects at the
+next beat instead of ending the heartbeat thread for good.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import time
+from typing import Any, Dict
+
+import pika
+from pyclowder.connectors import RabbitMQBroadcast
+
+from pyclowder_jobs import wire
+from pyclowder_jobs.worker import Worker
+
+logger = logging.getLogger("pyclowder_jobs")
+
+_HAS_OWNER = "clowder_email" in inspect.signature(RabbitMQBroadcast.__init__).parameters
+
+
+class TrackedBroadcast(RabbitMQBroadcast):
+    """Publishes a tracked heartbeat every ``heartbeat`` seconds from a daemon thread."""
+
+    def __init__(self, connector: Any, worker: Worker) -> None:
+        arguments = dict(rabbitmq_uri=connector.rabbitmq_uri, extractor_info=connector.extractor_info,
+                         rabbitmq_queue=connector.rabbitmq_queue, heartbeat=connector.heartbeat)
+        if _HAS_OWNER:
+            arguments["clowder_email"] = connector.clowder_email
+        super().__init__(**arguments)
+        self.id = worker.id
+        self.tracking_worker = worker
+
+    def message(self) -> Dict[str, Any]:
+        """The heartbeat as it is sent now."""
+        message = {"id": self.id, "queue": self.rabbitmq_queue}
+        if _HAS_OWNER:
+            message["owner"] = self.clowder_email
+        message["extractor_info"] = self.extractor_info
+        worker = self.tracking_worker
+        message["tracking"] = wire.heartbeat_tracking(worker.host, worker.pid, self.heartbeat, time.time(),
+                                                      worker.next_seq(), worker.processed, worker.running())
+        return message
+
+    def send_heartbeat(self) -> None:
+        next_beat = time.monotonic()
+        while self.thread:
+            try:
+                if self.channel is None or self.channel.is_closed:
+                    self._reconnect()
+                if time.monotonic() >= next_beat:
+                    self.channel.basic_publish(exchange="extractors", routing_key="", body=json.dumps(self.message()))
+                    next_beat = time.monotonic() + self.heartbeat
+                self.channel.connection.process_data_events(time_limit=max(0.0, min(1.0, next_beat - time.monotonic())))
+            except Exception:  # pylint: disable=broad-except
+                logger.warning("Could not send the heartbeat: trying again in %.0f s", min(self.heartbeat, 5.0),
+                               exc_info=True)
+                self.channel = None
+                time.sleep(min(self.heartbeat, 5.0))
+        self._close()
+
+    def _reconnect(self) -> None:
+        self._close()
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.rabbitmq_uri))
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare(exchange="extractors", exchange_type="fanout", durable=True)
+
+    def _close(self) -> None:
+        try:
+            if self.connection is not None and self.connection.is_open:
+                self.connection.close()
+        except Exception:  # pylint: disable=broad-except
+            pass

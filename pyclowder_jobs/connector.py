@@ -1,0 +1,111 @@
+"""The connector mixin: a job id for every message, stamped on everything the job emits.
+
+``JobTrackingMixin`` goes before pyClowder's ``RabbitMQConnector`` in a class's bases. It takes
+over ``connect`` (to send tracked heartbeats) and ``on_message`` (to give the message its job id
+before the job thread starts, then run it in a :class:`~pyclowder_jobs.handler.TrackedHandler`).
+Whenever its own code fails, it hands the message to pyClowder's ``on_message`` unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pika
+from pyclowder.connectors import RabbitMQConnector
+
+from pyclowder_jobs import logcontext, request
+from pyclowder_jobs.broadcast import TrackedBroadcast
+from pyclowder_jobs.handler import TrackedHandler
+from pyclowder_jobs.settings import Settings
+from pyclowder_jobs.worker import Job, Worker
+
+logger = logging.getLogger("pyclowder_jobs")
+
+
+def _nothing() -> None:
+    """A callback that only wakes the connector thread."""
+
+
+class JobTrackingMixin:
+    """Job tracking for a pyClowder ``RabbitMQConnector``: ``class C(JobTrackingMixin, RabbitMQConnector)``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tracking_settings = Settings.from_env()
+        self.tracking_worker = Worker()
+        logcontext.install()
+        logcontext.show_job_id_in_default_format()
+
+    def connect(self) -> None:
+        """Connect as pyClowder does, with a tracked heartbeat in place of pyClowder's."""
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.rabbitmq_uri))
+        self.channel = self.connection.channel()
+        self.channel.basic_qos(prefetch_count=1)
+        self.channel.queue_declare(queue=self.rabbitmq_queue, durable=True)
+        self.channel.queue_declare(queue="error." + self.rabbitmq_queue, durable=True)
+        self._bind_exchange()
+        self.announcer = TrackedBroadcast(self, self.tracking_worker)
+        self.announcer.start_thread()
+
+    def _bind_exchange(self) -> None:
+        """pyClowder 2.x binds the queue to ``rabbitmq_exchange`` when one is set; 3.x has no exchange."""
+        exchange = getattr(self, "rabbitmq_exchange", None)
+        if not exchange:
+            return
+        self.channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+        keys = self.rabbitmq_key or []
+        for key in [keys] if isinstance(keys, str) else keys:
+            self.channel.queue_bind(queue=self.rabbitmq_queue, exchange=exchange, routing_key=key)
+        self.channel.queue_bind(queue=self.rabbitmq_queue, exchange=exchange,
+                                routing_key="extractors." + self.extractor_name)
+
+    def on_message(self, channel: Any, method: Any, header: Any, body: bytes) -> None:
+        """Give the message its job id, then process it in a tracked handler."""
+        try:
+            incoming = request.read(body, self.tracking_settings.id_style)
+        except request.BadRequest as exc:
+            logger.warning("Message %s on %s refused: %s; moved to error.%s", method.delivery_tag,
+                           self.rabbitmq_queue, exc, self.rabbitmq_queue)
+            self._refuse(channel, method, header, body)
+            return
+        except Exception:  # pylint: disable=broad-except
+            logger.exception("Could not read the message for tracking: handing it to pyClowder")
+            super().on_message(channel, method, header, body)
+            return
+        for warning in incoming.warnings:
+            logger.warning("[%s] %s", incoming.job_id, warning)
+        try:
+            handler = self._tracked_handler(channel, method, header, incoming)
+        except Exception:  # pylint: disable=broad-except
+            logger.exception("[%s] could not set up tracking: handing the message to pyClowder", incoming.job_id)
+            super().on_message(channel, method, header, body)
+            return
+        self.worker = handler
+        handler.start_thread(incoming.body)
+
+    def _tracked_handler(self, channel: Any, method: Any, header: Any, incoming: request.Request) -> TrackedHandler:
+        json_body = incoming.body
+        if "routing_key" not in json_body and method.routing_key:
+            json_body["routing_key"] = method.routing_key
+        job = Job(job_id=incoming.job_id, resource_id=incoming.resource_id, attempt=incoming.attempt,
+                  redelivered=bool(method.redelivered))
+        connection = channel.connection
+        return TrackedHandler(job=job, worker=self.tracking_worker,
+                              wake=lambda: connection.add_callback_threadsafe(_nothing),
+                              progress_interval=self.tracking_settings.progress_interval,
+                              extractor_name=self.extractor_name, extractor_info=self.extractor_info,
+                              check_message=self.check_message, process_message=self.process_message,
+                              ssl_verify=self.ssl_verify, mounted_paths=self.mounted_paths,
+                              clowder_url=self.clowder_url, method=method, header=header, body=incoming.raw)
+
+    def _refuse(self, channel: Any, method: Any, header: Any, body: bytes) -> None:
+        """Move a message that cannot be processed to the error queue, as pyClowder does."""
+        properties = pika.BasicProperties(delivery_mode=2, reply_to=header.reply_to)
+        channel.basic_publish(exchange="", routing_key="error." + self.rabbitmq_queue,
+                              properties=properties, body=body)
+        channel.basic_ack(method.delivery_tag)
+
+
+class TrackedRabbitMQConnector(JobTrackingMixin, RabbitMQConnector):
+    """pyClowder's ``RabbitMQConnector`` with job tracking."""

@@ -1,0 +1,175 @@
+"""pyClowder's per-message handler, with the job's id, attempt and timing on every status.
+
+The job thread only queues messages, as in pyClowder; the connector thread publishes them. What
+this handler adds: the ``tracking`` object on each status, progress messages, the job id on the
+thread's log records, a wake-up of the connector thread for each queued message, and a final
+error-queueing of a message that pyClowder would otherwise leave unacknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import threading
+import time
+from typing import Any, Callable, Dict, Optional
+
+from pyclowder.connectors import Connector, RabbitMQHandler
+from pyclowder.utils import StatusMessage
+
+from pyclowder_jobs import wire
+from pyclowder_jobs.logcontext import job_context
+from pyclowder_jobs.worker import Job, Worker
+
+logger = logging.getLogger("pyclowder_jobs")
+
+
+class TrackedHandler(RabbitMQHandler):
+    """Processes one message in its own thread, like pyClowder's ``RabbitMQHandler``."""
+
+    def __init__(self, *, job: Job, worker: Worker, wake: Callable[[], None],
+                 progress_interval: float = 1.0, **handler_arguments: Any) -> None:
+        super().__init__(job_id=job.job_id, **handler_arguments)
+        self.tracking_job = job
+        self.tracking_worker = worker
+        self._wake_connector = wake
+        self._progress_interval = progress_interval
+        self._last_progress = float("-inf")
+        self._pending_progress: Optional[tuple] = None
+        self._ended = False
+
+    # -- the job thread -----------------------------------------------------------------------
+
+    def start_thread(self, json_body: Dict[str, Any]) -> None:
+        """Start processing the message in a daemon thread, as pyClowder does."""
+        self.tracking_worker.job_started(self.tracking_job)
+        self.thread = threading.Thread(target=self._run_job, args=(json_body,), daemon=True)
+        self.thread.start()
+
+    def _run_job(self, json_body: Dict[str, Any]) -> None:
+        with job_context(self.job_id):
+            try:
+                self._process_message(json_body)
+            except Exception:  # pylint: disable=broad-except
+                logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
+            finally:
+                self.tracking_worker.job_ended(self.tracking_job)
+                if not self._ended:
+                    self._end_unfinished()
+                self._wake()
+
+    def _end_unfinished(self) -> None:
+        """Move a message that pyClowder returned from without a final status to the error queue."""
+        logger.warning("[%s] pyClowder ended the job without acknowledging its message: "
+                       "moving it to the error queue so the extractor takes the next one", self.job_id)
+        resource = {"type": "file", "id": self.tracking_job.resource_id}
+        self.message_error(resource, "The message could not be processed (see the extractor's log).")
+
+    def status_update(self, status: Any, resource: Dict[str, Any], message: str) -> None:
+        """Queue a status reply with the job's ``tracking`` object, and wake the connector."""
+        try:
+            with self.lock:
+                self._flush_progress_locked()
+                self.messages.append(self._status(status, resource, message, wire.STATUS, None, time.time()))
+        except Exception:  # pylint: disable=broad-except
+            logger.exception("[%s] could not add tracking to a status: sending pyClowder's own", self.job_id)
+            super().status_update(status, resource, message)
+            return
+        Connector.status_update(self, status, resource, message)
+        self._wake()
+
+    def progress(self, resource: Dict[str, Any], done: float, total: Optional[float] = None,
+                 unit: Optional[str] = None, message: Optional[str] = None) -> None:
+        """Tell Clowder how far the job is: a PROCESSING status such as ``3/10 files (30%)``.
+
+        ``tracking.progress`` holds the numbers. Calls closer together than the progress interval
+        (1 s by default) are coalesced; the last one is always sent, before any later status.
+        """
+        if not _is_number(done) or not (total is None or _is_number(total)):
+            logger.warning("[%s] progress(done=%r, total=%r) ignored: done and total must be numbers",
+                           self.job_id, type(done).__name__, type(total).__name__)
+            return
+        text = message if message is not None else wire.progress_text(done, total, unit)
+        numbers_ = {"done": done, "total": total, "unit": unit}
+        with self.lock:
+            self._pending_progress = (resource, text, numbers_, time.time())
+            due = self._progress_due()
+            if due:
+                self._flush_progress_locked()
+        logger.debug("[%s] progress: %s", self.job_id, text)
+        if due:
+            self._wake()
+
+    def message_ok(self, resource: Dict[str, Any], message: str = "Done processing.") -> None:
+        super().message_ok(resource, message)
+        self._end()
+
+    def message_error(self, resource: Dict[str, Any], message: str = "Error processing message.") -> None:
+        super().message_error(resource, message)
+        self._end()
+
+    def message_resubmit(self, resource: Dict[str, Any], retry_count: int, message: Optional[str] = None) -> None:
+        super().message_resubmit(resource, retry_count, message)
+        self._end()
+
+    def _end(self) -> None:
+        self._ended = True
+        self.tracking_worker.job_ended(self.tracking_job)
+        self._wake()
+
+    # -- the connector thread -----------------------------------------------------------------
+
+    def process_messages(self, channel: Any, rabbitmq_queue: str) -> None:
+        """Send a coalesced progress message that has come due, then publish as pyClowder does."""
+        if self._pending_progress is not None:
+            with self.lock:
+                if self._progress_due():
+                    self._flush_progress_locked()
+        super().process_messages(channel, rabbitmq_queue)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _progress_due(self) -> bool:
+        return time.monotonic() - self._last_progress >= self._progress_interval
+
+    def _flush_progress_locked(self) -> None:
+        pending = self._pending_progress
+        if pending is None:
+            return
+        self._pending_progress = None
+        self._last_progress = time.monotonic()
+        resource, text, numbers_, timestamp = pending
+        self.messages.append(self._status(StatusMessage.processing, resource, text, wire.PROGRESS,
+                                          numbers_, timestamp))
+
+    def _status(self, status: Any, resource: Dict[str, Any], message: str, kind: str,
+                progress: Optional[Dict[str, Any]], timestamp: float) -> Dict[str, Any]:
+        job = self.tracking_job
+        worker = self.tracking_worker
+        job.resource_id = resource["id"]
+        job.last_event = timestamp
+        tracking = wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), timestamp,
+                                       job.attempt, job.redelivered, kind, progress)
+        payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
+                                    message, timestamp, tracking)
+        return {"type": "status", "resource": resource, "payload": payload}
+
+    def _wake(self) -> None:
+        try:
+            self._wake_connector()
+        except Exception:  # pylint: disable=broad-except
+            # The connection is closing: pyClowder's own loop notices that.
+            pass
+
+
+def progress(connector: Any, resource: Dict[str, Any], done: float, total: Optional[float] = None,
+             unit: Optional[str] = None) -> None:
+    """Report progress through any pyClowder connector: tracked ones coalesce it and add the numbers."""
+    if isinstance(connector, TrackedHandler):
+        connector.progress(resource, done, total, unit)
+    else:
+        connector.status_update(StatusMessage.processing, resource, wire.progress_text(done, total, unit))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -1,0 +1,83 @@
+"""The job id on every log record made in a job's thread.
+
+While a job runs, each record from any logger in the job's thread carries ``record.job_id``
+(``"-"`` outside a job), so ``%(job_id)s`` works in any format string. A value the caller set
+(a ``LoggerAdapter``, ``extra=``) is kept. The id is added in ``Logger.makeRecord``, after
+``extra`` is applied, since a record factory would make ``extra={"job_id": ...}`` raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+#: The value of ``record.job_id`` outside a job.
+NO_JOB = "-"
+
+#: The format of pyClowder's default logging set-up.
+PYCLOWDER_FORMAT = "%(asctime)-15s [%(threadName)-15s] %(levelname)-7s : %(name)s - %(message)s"
+
+#: pyClowder's default log format, with the job id.
+DEFAULT_FORMAT = "%(asctime)-15s [%(threadName)-15s] %(levelname)-7s [%(job_id)s] : %(name)s - %(message)s"
+
+_local = threading.local()
+_original_make_record = None
+
+
+def current_job_id() -> str:
+    """The id of the job running in this thread, or ``"-"``."""
+    return getattr(_local, "job_id", NO_JOB)
+
+
+@contextmanager
+def job_context(job_id: str) -> Iterator[None]:
+    """Mark the current thread as running ``job_id`` for the duration of the block."""
+    previous = getattr(_local, "job_id", NO_JOB)
+    _local.job_id = job_id
+    try:
+        yield
+    finally:
+        _local.job_id = previous
+
+
+def _make_record(self, name, level, fn, lno, msg, args, exc_info, func=None, extra=None, sinfo=None):
+    record = _original_make_record(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)
+    if "job_id" not in record.__dict__:
+        record.job_id = getattr(_local, "job_id", NO_JOB)
+    return record
+
+
+def install() -> None:
+    """Add ``job_id`` to every log record from now on. Calling it again does nothing."""
+    global _original_make_record
+    if _original_make_record is None:
+        _original_make_record = logging.Logger.makeRecord
+        logging.Logger.makeRecord = _make_record
+
+
+def uninstall() -> None:
+    """Stop adding ``job_id``. Does nothing if :func:`install` was not called."""
+    global _original_make_record
+    if _original_make_record is not None:
+        if logging.Logger.makeRecord is _make_record:
+            logging.Logger.makeRecord = _original_make_record
+        _original_make_record = None
+
+
+def installed() -> bool:
+    """True while log records get ``job_id``."""
+    return _original_make_record is not None
+
+
+def show_job_id_in_default_format() -> None:
+    """Give root handlers that use pyClowder's default format the same format with the job id.
+
+    pyClowder's ``setup_logging`` without a configuration calls ``logging.basicConfig`` with
+    :data:`PYCLOWDER_FORMAT`; handlers with any other format are left as they are.
+    """
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if formatter is not None and getattr(formatter, "_fmt", None) == PYCLOWDER_FORMAT:
+            handler.setFormatter(logging.Formatter(DEFAULT_FORMAT, formatter.datefmt))

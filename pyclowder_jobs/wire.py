@@ -1,0 +1,94 @@
+"""What goes on the wire: status replies and heartbeats, with the ``tracking`` object.
+
+Every field pyClowder sends keeps its name, order and format, except that ``job_id`` is never
+null and ``start`` is UTC with a correct ``+00:00`` offset (whole seconds, as both Clowder servers
+parse it). Everything this library adds lives in the one ``tracking`` object.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, Iterable, Optional
+
+#: Version of the ``tracking`` object.
+TRACKING_VERSION = 1
+
+#: Values of ``tracking.kind``.
+STATUS = "status"
+PROGRESS = "progress"
+LOG = "log"
+
+
+def utc_seconds(timestamp: float) -> str:
+    """``2026-11-22T11:04:26+00:00``: the ``start`` field of a status reply."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
+
+
+def utc_millis(timestamp: float) -> str:
+    """``2026-11-22T11:04:26.123Z``: every time inside ``tracking``."""
+    millis = int(timestamp * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + ".%03dZ" % (millis % 1000)
+
+
+def progress_text(done: float, total: Optional[float] = None, unit: Optional[str] = None) -> str:
+    """How a progress message reads in Clowder: ``3/10 files (30%)``, ``3 files`` or ``3/10``."""
+    text = _number(done) if total is None else "%s/%s" % (_number(done), _number(total))
+    if unit:
+        text += " " + unit
+    if total:
+        text += " (%d%%)" % int(100 * done / total)
+    return text
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else "%g" % value
+
+
+def status_reply(resource_id: Any, extractor: str, job_id: str, status: Any, message: str,
+                 timestamp: float, tracking: Dict[str, Any]) -> Dict[str, Any]:
+    """A status reply: pyClowder's fields in pyClowder's order, then ``tracking``."""
+    return {
+        "file_id": resource_id,
+        "extractor_id": extractor,
+        "job_id": job_id,
+        "status": "%s: %s" % (status, message),
+        "start": utc_seconds(timestamp),
+        "message_type": "%s" % status,
+        "message": message,
+        "tracking": tracking,
+    }
+
+
+def reply_tracking(worker: str, host: str, pid: int, seq: int, timestamp: float, attempt: int,
+                   redelivered: bool, kind: str = STATUS,
+                   progress: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The ``tracking`` object of a status, progress or log event."""
+    tracking = {
+        "v": TRACKING_VERSION,
+        "worker": worker,
+        "host": host,
+        "pid": pid,
+        "seq": seq,
+        "ts": utc_millis(timestamp),
+        "attempt": attempt,
+        "redelivered": redelivered,
+        "kind": kind,
+    }
+    if progress is not None:
+        tracking["progress"] = progress
+    return tracking
+
+
+def heartbeat_tracking(host: str, pid: int, interval: float, timestamp: float, seq: int,
+                       processed: int, jobs: Iterable[Dict[str, Any]]) -> Dict[str, Any]:
+    """The ``tracking`` object of a heartbeat: this worker now, and the jobs it is running."""
+    return {
+        "v": TRACKING_VERSION,
+        "host": host,
+        "pid": pid,
+        "interval": interval,
+        "ts": utc_millis(timestamp),
+        "seq": seq,
+        "processed": processed,
+        "jobs": list(jobs),
+    }

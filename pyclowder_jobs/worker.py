@@ -1,0 +1,74 @@
+"""The worker: one tracking connector as Clowder sees it, and the jobs it is running.
+
+The worker's id is the ``id`` of its heartbeats and the ``tracking.worker`` of its status
+replies, so both ends can tell which run sent which update.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, List
+
+from pyclowder_jobs.wire import utc_millis
+
+
+@dataclass
+class Job:
+    """One message being processed: its id, attempt and timing."""
+
+    job_id: str
+    resource_id: Any
+    attempt: int = 1
+    redelivered: bool = False
+    started: float = field(default_factory=time.time)
+    last_event: float = 0.0
+
+    def summary(self) -> Dict[str, Any]:
+        """The job as listed in a heartbeat."""
+        return {
+            "job_id": self.job_id,
+            "resource_id": self.resource_id,
+            "started": utc_millis(self.started),
+            "last_event": utc_millis(self.last_event or self.started),
+        }
+
+
+class Worker:
+    """Identity, event counter and running jobs of one tracking connector."""
+
+    def __init__(self) -> None:
+        self.id = str(uuid.uuid4())
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.processed = 0
+        self._seq = itertools.count(1)
+        self._jobs: Dict[int, Job] = {}
+        self._lock = threading.Lock()
+
+    def next_seq(self) -> int:
+        """The next number of this worker's event counter (status, progress and heartbeat)."""
+        with self._lock:
+            return next(self._seq)
+
+    def job_started(self, job: Job) -> None:
+        """List ``job`` in heartbeats until :meth:`job_ended`."""
+        with self._lock:
+            self._jobs[id(job)] = job
+
+    def job_ended(self, job: Job) -> None:
+        """Stop listing ``job`` and count it as processed."""
+        with self._lock:
+            if self._jobs.pop(id(job), None) is not None:
+                self.processed += 1
+
+    def running(self) -> List[Dict[str, Any]]:
+        """The jobs running now, oldest first, as listed in a heartbeat."""
+        with self._lock:
+            jobs = sorted(self._jobs.values(), key=lambda job: job.started)
+        return [job.summary() for job in jobs]
