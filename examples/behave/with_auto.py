@@ -1,0 +1,8 @@
+"""Run the Behave extractor unmodified, with tracking turned on by an import."""
+
+import pyclowder_jobs.auto  # noqa: F401
+
+from behave import Behave
+
+if __name__ == "__main__":
+    Behave().start()
