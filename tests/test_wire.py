@@ -1,0 +1,55 @@
+"""The wire format (DESIGN 5.2): pyClowder's fields, fixed times, and the tracking object."""
+
+import calendar
+import time
+
+from pyclowder_jobs import wire
+
+
+def test_start_is_utc_whole_seconds_with_a_plus_zero_offset():
+    assert wire.utc_seconds(calendar.timegm((2026, 11, 22, 11, 4, 26)) + 0.9) == "2026-11-22T11:04:26+00:00"
+
+
+def test_tracking_times_are_utc_milliseconds_with_z():
+    assert wire.utc_millis(calendar.timegm((2026, 1, 2, 3, 4, 5)) + 0.0678) == "2026-01-02T03:04:05.067Z"
+
+
+def test_start_is_utc_whatever_the_local_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert wire.utc_seconds(0) == "1970-01-01T00:00:00+00:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_status_reply_keeps_pyclowders_fields_in_order_then_tracking():
+    reply = wire.status_reply("f1", "ncsa.wordcount", "5c8a6c70a1b2c3d4e5000010", "StatusMessage.start",
+                              "Started processing.", 0, {"v": 1})
+    assert list(reply) == ["file_id", "extractor_id", "job_id", "status", "start", "message_type", "message",
+                           "tracking"]
+    assert reply["status"] == "StatusMessage.start: Started processing."
+    assert reply["message_type"] == "StatusMessage.start"
+
+
+def test_progress_reads_as_done_of_total_with_unit_and_percent():
+    assert wire.progress_text(3, 10, "files") == "3/10 files (30%)"
+
+
+def test_progress_without_a_total_or_unit_shows_what_it_has():
+    assert wire.progress_text(3) == "3"
+    assert wire.progress_text(2.5, None, "GB") == "2.5 GB"
+    assert wire.progress_text(0, 0) == "0/0"
+
+
+def test_progress_tracking_carries_the_numbers_only_when_given():
+    assert "progress" not in wire.reply_tracking("w", "h", 1, 1, 0, 1, False)
+    tracking = wire.reply_tracking("w", "h", 1, 1, 0, 1, False, wire.PROGRESS, {"done": 1, "total": 2, "unit": None})
+    assert tracking["kind"] == "progress" and tracking["progress"]["total"] == 2
+
+
+def test_a_heartbeat_tracking_lists_running_jobs():
+    tracking = wire.heartbeat_tracking("h", 7, 300.0, 0, 5, 2, [{"job_id": "j"}])
+    assert tracking == {"v": 1, "host": "h", "pid": 7, "interval": 300.0, "ts": "1970-01-01T00:00:00.000Z",
+                        "seq": 5, "processed": 2, "jobs": [{"job_id": "j"}]}
