@@ -3,8 +3,8 @@
 The request's ``parameters`` may hold ``"skip": true`` (skipped in check_message), ``"fail": true``
 (the message goes to the error queue), ``"retry": true`` (the first attempt fails, the retry
 succeeds), and ``"seconds"`` with ``"steps"`` (work that long, reporting progress at each step).
-Without parameters a job does nothing and succeeds. Run it with ``with_mixin.py``,
-``with_decorator.py`` or ``plain.py``.
+Without parameters a job does nothing and succeeds. The demo runs it as
+``python -m pyclowder_jobs.demo.behave``, tracked; ``examples/behave/`` runs it each way in.
 """
 
 import logging
@@ -50,3 +50,8 @@ class Behave(Extractor):
 def _asked(parameters):
     asked = parameters.get("parameters") or {}
     return asked if isinstance(asked, dict) else {}
+
+
+if __name__ == "__main__":
+    pyclowder_jobs.enable()
+    Behave().start()
