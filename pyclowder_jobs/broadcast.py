@@ -2,8 +2,8 @@
 
 Each heartbeat keeps pyClowder's fields (``id``, ``queue``, ``owner`` on 3.x, ``extractor_info``)
 and adds ``tracking``: host, pid, interval, time, sequence number, jobs processed and the jobs
-running now. Unlike pyClowder's, this loop survives a broken connection: it reconnects at the
-next beat instead of ending the heartbeat thread for good.
+running now; a copy goes to the event tap. Unlike pyClowder's, this loop survives a broken
+connection: it reconnects at the next beat instead of ending the heartbeat thread for good.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pika
 from pyclowder.connectors import RabbitMQBroadcast
 
 from pyclowder_jobs import wire
+from pyclowder_jobs.tap import open_tap
 from pyclowder_jobs.worker import Worker
 
 logger = logging.getLogger("pyclowder_jobs")
@@ -28,7 +29,7 @@ _HAS_OWNER = "clowder_email" in inspect.signature(RabbitMQBroadcast.__init__).pa
 class TrackedBroadcast(RabbitMQBroadcast):
     """Publishes a tracked heartbeat every ``heartbeat`` seconds from a daemon thread."""
 
-    def __init__(self, connector: Any, worker: Worker) -> None:
+    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "") -> None:
         arguments = dict(rabbitmq_uri=connector.rabbitmq_uri, extractor_info=connector.extractor_info,
                          rabbitmq_queue=connector.rabbitmq_queue, heartbeat=connector.heartbeat)
         if _HAS_OWNER:
@@ -36,6 +37,8 @@ class TrackedBroadcast(RabbitMQBroadcast):
         super().__init__(**arguments)
         self.id = worker.id
         self.tracking_worker = worker
+        self.tap_exchange = tap_exchange
+        self.tap = None
 
     def message(self) -> Dict[str, Any]:
         """The heartbeat as it is sent now."""
@@ -49,13 +52,17 @@ class TrackedBroadcast(RabbitMQBroadcast):
         return message
 
     def send_heartbeat(self) -> None:
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
         next_beat = time.monotonic()
         while self.thread:
             try:
                 if self.channel is None or self.channel.is_closed:
                     self._reconnect()
                 if time.monotonic() >= next_beat:
-                    self.channel.basic_publish(exchange="extractors", routing_key="", body=json.dumps(self.message()))
+                    message = self.message()
+                    self.channel.basic_publish(exchange="extractors", routing_key="", body=json.dumps(message))
+                    if self.tap is not None:
+                        self.tap.publish("heartbeat", message)
                     next_beat = time.monotonic() + self.heartbeat
                 self.channel.connection.process_data_events(time_limit=max(0.0, min(1.0, next_beat - time.monotonic())))
             except Exception:  # pylint: disable=broad-except
@@ -70,6 +77,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         self.connection = pika.BlockingConnection(pika.URLParameters(self.rabbitmq_uri))
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange="extractors", exchange_type="fanout", durable=True)
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
 
     def _close(self) -> None:
         try:

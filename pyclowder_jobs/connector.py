@@ -16,8 +16,9 @@ from pyclowder.connectors import RabbitMQConnector
 
 from pyclowder_jobs import logcontext, request
 from pyclowder_jobs.broadcast import TrackedBroadcast
-from pyclowder_jobs.handler import TrackedHandler
+from pyclowder_jobs.handler import TrackedHandler, forward_job_logs_to_tap
 from pyclowder_jobs.settings import Settings
+from pyclowder_jobs.tap import open_tap
 from pyclowder_jobs.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
@@ -34,8 +35,11 @@ class JobTrackingMixin:
         super().__init__(*args, **kwargs)
         self.tracking_settings = Settings.from_env()
         self.tracking_worker = Worker()
+        self.tap = None
         logcontext.install()
         logcontext.show_job_id_in_default_format()
+        if self.tracking_settings.tap_exchange:
+            forward_job_logs_to_tap()
 
     def connect(self) -> None:
         """Connect as pyClowder does, with a tracked heartbeat in place of pyClowder's."""
@@ -45,7 +49,8 @@ class JobTrackingMixin:
         self.channel.queue_declare(queue=self.rabbitmq_queue, durable=True)
         self.channel.queue_declare(queue="error." + self.rabbitmq_queue, durable=True)
         self._bind_exchange()
-        self.announcer = TrackedBroadcast(self, self.tracking_worker)
+        self.tap = open_tap(self.connection, self.tracking_settings.tap_exchange, self.extractor_info["name"])
+        self.announcer = TrackedBroadcast(self, self.tracking_worker, self.tracking_settings.tap_exchange)
         self.announcer.start_thread()
 
     def _bind_exchange(self) -> None:
@@ -92,7 +97,8 @@ class JobTrackingMixin:
                   redelivered=bool(method.redelivered))
         connection = channel.connection
         return TrackedHandler(job=job, worker=self.tracking_worker,
-                              wake=lambda: connection.add_callback_threadsafe(_nothing),
+                              wake=lambda: connection.add_callback_threadsafe(_nothing), tap=self.tap,
+                              secret=json_body.get("secretKey"),
                               progress_interval=self.tracking_settings.progress_interval,
                               extractor_name=self.extractor_name, extractor_info=self.extractor_info,
                               check_message=self.check_message, process_message=self.process_message,

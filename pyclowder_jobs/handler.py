@@ -2,8 +2,9 @@
 
 The job thread only queues messages, as in pyClowder; the connector thread publishes them. What
 this handler adds: the ``tracking`` object on each status, progress messages, the job id on the
-thread's log records, a wake-up of the connector thread for each queued message, and a final
-error-queueing of a message that pyClowder would otherwise leave unacknowledged.
+thread's log records, copies of the job's events for the event tap, a wake-up of the connector
+thread for each queued message, and a final error-queueing of a message that pyClowder would
+otherwise leave unacknowledged.
 """
 
 from __future__ import annotations
@@ -18,21 +19,33 @@ from pyclowder.connectors import Connector, RabbitMQHandler
 from pyclowder.utils import StatusMessage
 
 from pyclowder_jobs import wire
-from pyclowder_jobs.logcontext import job_context
+from pyclowder_jobs.logcontext import job_context, redact
+from pyclowder_jobs.tap import Tap
 from pyclowder_jobs.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
+
+_running = threading.local()
+
+
+def running_handler() -> Optional["TrackedHandler"]:
+    """The tracked handler whose job runs in this thread, if any."""
+    return getattr(_running, "handler", None)
 
 
 class TrackedHandler(RabbitMQHandler):
     """Processes one message in its own thread, like pyClowder's ``RabbitMQHandler``."""
 
-    def __init__(self, *, job: Job, worker: Worker, wake: Callable[[], None],
-                 progress_interval: float = 1.0, **handler_arguments: Any) -> None:
+    def __init__(self, *, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap] = None,
+                 secret: Optional[str] = None, progress_interval: float = 1.0, **handler_arguments: Any) -> None:
+        """``secret`` is the request's ``secretKey``, masked in everything the job emits."""
         super().__init__(job_id=job.job_id, **handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
         self._wake_connector = wake
+        self._tap = tap
+        self._tap_events: list = []
+        self._secret = secret if isinstance(secret, str) else None
         self._progress_interval = progress_interval
         self._last_progress = float("-inf")
         self._pending_progress: Optional[tuple] = None
@@ -47,7 +60,8 @@ class TrackedHandler(RabbitMQHandler):
         self.thread.start()
 
     def _run_job(self, json_body: Dict[str, Any]) -> None:
-        with job_context(self.job_id):
+        _running.handler = self
+        with job_context(self.job_id, self._secret):
             try:
                 self._process_message(json_body)
             except Exception:  # pylint: disable=broad-except
@@ -56,6 +70,7 @@ class TrackedHandler(RabbitMQHandler):
                 self.tracking_worker.job_ended(self.tracking_job)
                 if not self._ended:
                     self._end_unfinished()
+                _running.handler = None
                 self._wake()
 
     def _end_unfinished(self) -> None:
@@ -100,6 +115,26 @@ class TrackedHandler(RabbitMQHandler):
         if due:
             self._wake()
 
+    def log_event(self, record: logging.LogRecord) -> None:
+        """Queue a copy of a log record from the job's thread for the event tap."""
+        if self._tap is None:
+            return
+        timestamp = record.created
+        job = self.tracking_job
+        worker = self.tracking_worker
+        event = {
+            "file_id": job.resource_id,
+            "extractor_id": self.extractor_info["name"],
+            "job_id": job.job_id,
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "tracking": wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), timestamp,
+                                            job.attempt, job.redelivered, wire.LOG),
+        }
+        with self.lock:
+            self._tap_events.append(event)
+
     def message_ok(self, resource: Dict[str, Any], message: str = "Done processing.") -> None:
         super().message_ok(resource, message)
         self._end()
@@ -125,7 +160,17 @@ class TrackedHandler(RabbitMQHandler):
             with self.lock:
                 if self._progress_due():
                     self._flush_progress_locked()
+        self._publish_to_tap()
         super().process_messages(channel, rabbitmq_queue)
+        self._publish_to_tap()
+
+    def _publish_to_tap(self) -> None:
+        if not self._tap_events:
+            return
+        with self.lock:
+            events, self._tap_events = self._tap_events, []
+        for event in events:
+            self._tap.publish(event["tracking"]["kind"], event, mask=self._secret)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -150,8 +195,11 @@ class TrackedHandler(RabbitMQHandler):
         job.last_event = timestamp
         tracking = wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), timestamp,
                                        job.attempt, job.redelivered, kind, progress)
+        message = redact(message, self._secret)
         payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, tracking)
+        if self._tap is not None:
+            self._tap_events.append(payload)
         return {"type": "status", "resource": resource, "payload": payload}
 
     def _wake(self) -> None:
@@ -160,6 +208,25 @@ class TrackedHandler(RabbitMQHandler):
         except Exception:  # pylint: disable=broad-except
             # The connection is closing: pyClowder's own loop notices that.
             pass
+
+
+class JobLogForwarder(logging.Handler):
+    """Sends each log record made in a tracked job's thread to that job's event tap."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        handler = running_handler()
+        if handler is not None:
+            try:
+                handler.log_event(record)
+            except Exception:  # pylint: disable=broad-except
+                pass
+
+
+def forward_job_logs_to_tap() -> None:
+    """Put one :class:`JobLogForwarder` on the root logger. Calling it again does nothing."""
+    root = logging.getLogger()
+    if not any(isinstance(existing, JobLogForwarder) for existing in root.handlers):
+        root.addHandler(JobLogForwarder())
 
 
 def progress(connector: Any, resource: Dict[str, Any], done: float, total: Optional[float] = None,

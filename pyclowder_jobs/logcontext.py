@@ -4,6 +4,9 @@ While a job runs, each record from any logger in the job's thread carries ``reco
 (``"-"`` outside a job), so ``%(job_id)s`` works in any format string. A value the caller set
 (a ``LoggerAdapter``, ``extra=``) is kept. The id is added in ``Logger.makeRecord``, after
 ``extra`` is applied, since a record factory would make ``extra={"job_id": ...}`` raise.
+
+The job's secret key is masked in the message and traceback of each record made in its thread:
+pyClowder itself logs it in some places (the default ``check_message``, 2.x's registration URL).
 """
 
 from __future__ import annotations
@@ -11,10 +14,16 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
 
 #: The value of ``record.job_id`` outside a job.
 NO_JOB = "-"
+
+#: What a secret key is replaced with.
+REDACTED = "*****"
+
+#: Shorter secrets are not masked: masking them would garble ordinary text.
+MIN_SECRET_LENGTH = 6
 
 #: The format of pyClowder's default logging set-up.
 PYCLOWDER_FORMAT = "%(asctime)-15s [%(threadName)-15s] %(levelname)-7s : %(name)s - %(message)s"
@@ -32,21 +41,45 @@ def current_job_id() -> str:
 
 
 @contextmanager
-def job_context(job_id: str) -> Iterator[None]:
-    """Mark the current thread as running ``job_id`` for the duration of the block."""
-    previous = getattr(_local, "job_id", NO_JOB)
+def job_context(job_id: str, secret: Optional[str] = None) -> Iterator[None]:
+    """Mark the current thread as running ``job_id``, masking ``secret``, for the block."""
+    previous = getattr(_local, "job_id", NO_JOB), getattr(_local, "secret", None)
     _local.job_id = job_id
+    _local.secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
     try:
         yield
     finally:
-        _local.job_id = previous
+        _local.job_id, _local.secret = previous
+
+
+def redact(text: str, secret: Optional[str]) -> str:
+    """``text`` with every occurrence of ``secret`` masked."""
+    if secret and secret in text:
+        return text.replace(secret, REDACTED)
+    return text
 
 
 def _make_record(self, name, level, fn, lno, msg, args, exc_info, func=None, extra=None, sinfo=None):
     record = _original_make_record(self, name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)
     if "job_id" not in record.__dict__:
         record.job_id = getattr(_local, "job_id", NO_JOB)
+    secret = getattr(_local, "secret", None)
+    if secret:
+        _mask(record, secret)
     return record
+
+
+def _mask(record: logging.LogRecord, secret: str) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # pylint: disable=broad-except
+        return  # the handler reports the bad format string when it emits the record
+    if secret in message:
+        record.msg, record.args = message.replace(secret, REDACTED), None
+    if record.exc_info:
+        traceback_text = logging.Formatter().formatException(record.exc_info)
+        if secret in traceback_text:
+            record.exc_text = traceback_text.replace(secret, REDACTED)
 
 
 def install() -> None:

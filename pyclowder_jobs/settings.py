@@ -17,6 +17,9 @@ ID_STYLE_VARIABLE = "PYCLOWDER_JOBS_ID_STYLE"
 #: Least number of seconds between two progress messages of one job (default 1).
 PROGRESS_INTERVAL_VARIABLE = "PYCLOWDER_JOBS_PROGRESS_INTERVAL"
 
+#: The topic exchange of the event tap (default ``pyclowder.jobs``); empty turns the tap off.
+TAP_EXCHANGE_VARIABLE = "PYCLOWDER_JOBS_TAP_EXCHANGE"
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -31,6 +34,7 @@ class Settings:
 
     id_style: str = OBJECTID
     progress_interval: float = 1.0
+    tap_exchange: str = "pyclowder.jobs"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -49,4 +53,5 @@ class Settings:
             except ValueError:
                 logger.warning("%s=%r is not a number of seconds: using %s", PROGRESS_INTERVAL_VARIABLE,
                                interval_text[:32], defaults.progress_interval)
-        return cls(id_style=id_style, progress_interval=progress_interval)
+        tap_exchange = os.environ.get(TAP_EXCHANGE_VARIABLE, defaults.tap_exchange).strip()
+        return cls(id_style=id_style, progress_interval=progress_interval, tap_exchange=tap_exchange)

@@ -30,6 +30,7 @@ class Broker:
         self.channel.queue_bind(queue=self.heartbeats_queue, exchange="extractors")
         self.replies = []
         self.heartbeats = []
+        self.taps = []
 
     def publish(self, body, *, persistent=True, correlation_id=True):
         """Publish a request (a dict, or raw bytes) to the extractor's queue, as Clowder does."""
@@ -39,6 +40,14 @@ class Broker:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.channel.basic_publish(exchange="", routing_key=self.queue, body=raw, properties=properties)
 
+    def bind_tap(self, binding_key, exchange="pyclowder.jobs"):
+        """Receive the event tap's copies under ``binding_key``; returns the list they arrive in."""
+        self.channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
+        queue = self.channel.queue_declare(queue="", exclusive=True).method.queue
+        self.channel.queue_bind(queue=queue, exchange=exchange, routing_key=binding_key)
+        self.taps.append((queue, []))
+        return self.taps[-1][1]
+
     def collect(self, until, timeout=30.0):
         """Gather replies and heartbeats until ``until(self)`` is true; fail after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
@@ -46,16 +55,19 @@ class Broker:
             if time.monotonic() > deadline:
                 raise AssertionError("timed out: %d replies, %d heartbeats" % (len(self.replies), len(self.heartbeats)))
             got = self._drain(self.replies_queue, self.replies) + self._drain(self.heartbeats_queue, self.heartbeats)
+            for queue, events in self.taps:
+                got += self._drain(queue, events, by_routing_key=True)
             if not got:
                 self.connection.sleep(0.02)
 
-    def _drain(self, queue, into):
+    def _drain(self, queue, into, by_routing_key=False):
+        """Move what waits on ``queue`` into ``into`` as (properties or routing key, decoded body)."""
         count = 0
         while True:
             method, properties, body = self.channel.basic_get(queue, auto_ack=True)
             if method is None:
                 return count
-            into.append((properties, json.loads(body)))
+            into.append((method.routing_key if by_routing_key else properties, json.loads(body)))
             count += 1
 
     def replies_for(self, resource_id):

@@ -208,3 +208,32 @@ def test_the_secret_key_appears_in_no_reply_heartbeat_or_warning(broker, extract
     assert SECRET not in json.dumps([r for _, r in broker.replies] + [h for _, h in broker.heartbeats])
     warnings = [line for line in extractor.log().splitlines() if "pyclowder_jobs" in line]
     assert warnings and not any(SECRET in line for line in warnings)
+
+
+def test_the_tap_gets_a_copy_of_every_status_progress_log_and_heartbeat(broker, extractor):
+    tap = broker.bind_tap("%s.#" % broker.queue)
+    broker.publish(request_for(broker, "file-t", seconds=1.2, steps=2))
+    broker.collect(broker.finished("file-t"))
+    broker.collect(lambda b: {"status", "progress", "log", "heartbeat"} <= {key.rsplit(".", 1)[1] for key, _ in tap})
+    statuses = [event for key, event in tap if key == broker.queue + ".status"]
+    assert [e["message"] for e in statuses] == [r["message"] for r in broker.replies_for("file-t")
+                                                if r["tracking"]["kind"] == "status"]
+    logs = [event for key, event in tap if key == broker.queue + ".log"]
+    job_id = broker.replies_for("file-t")[0]["job_id"]
+    assert {"behave", "some.library"} <= {e["logger"] for e in logs if e["job_id"] == job_id}
+    assert all(e["tracking"]["kind"] == "log" for e in logs)
+    assert SECRET not in json.dumps([event for _, event in tap])
+
+
+def test_a_tap_that_cannot_be_declared_does_not_disturb_the_extractor(broker, start_extractor):
+    taken = broker.queue + ".fanout"
+    broker.channel.exchange_declare(exchange=taken, exchange_type="fanout")
+    try:
+        extractor = start_extractor("behave/with_mixin.py", env={"PYCLOWDER_JOBS_TAP_EXCHANGE": taken})
+        for name in ("tap-1", "tap-2"):
+            broker.publish(request_for(broker, name))
+        broker.collect(lambda b: b.finished("tap-1")(b) and b.finished("tap-2")(b))
+        assert "Could not publish to the event tap" in extractor.log()
+        assert extractor.process.poll() is None
+    finally:
+        broker.channel.exchange_delete(exchange=taken)

@@ -90,3 +90,27 @@ def test_pyclowders_default_format_gains_the_job_id_and_other_formats_stay():
     finally:
         root.removeHandler(pyclowder_style)
         root.removeHandler(custom)
+
+
+def test_a_jobs_secret_is_masked_in_messages_made_in_its_thread(captured):
+    logger, stream = captured
+    with logcontext.job_context("job-1", secret="topsecret"):
+        logger.info("url is %s", "http://h/api?key=topsecret")
+    assert stream.getvalue() == "job-1 test.logcontext url is http://h/api?key=*****\n"
+
+
+def test_a_jobs_secret_is_masked_in_tracebacks(captured):
+    logger, stream = captured
+    with logcontext.job_context("job-1", secret="topsecret"):
+        try:
+            raise ValueError("bad key topsecret")
+        except ValueError:
+            logger.exception("failed")
+    assert "topsecret" not in stream.getvalue() and "bad key *****" in stream.getvalue()
+
+
+def test_a_bad_format_string_is_left_for_the_handler_to_report(captured):
+    logger, _ = captured
+    with logcontext.job_context("job-1", secret="topsecret"):
+        record = logger.makeRecord("x", logging.INFO, __file__, 1, "%d", ("not a number",), None)
+    assert (record.msg, record.args, record.job_id) == ("%d", ("not a number",), "job-1")

@@ -1,0 +1,65 @@
+"""The event tap: a copy of every status, progress and log event and every heartbeat (DESIGN 5.6).
+
+Clowder's reply queue has one consumer, so watchers get their own copy: each event is published,
+not persistent, to a topic exchange (``pyclowder.jobs`` by default) with the routing key
+``<extractor>.<kind>``. The tap has its own channel, used only from the thread that owns the
+connection; a failure there is logged and the tap rests a while, never disturbing the extractor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Dict, Optional
+
+import pika
+
+from pyclowder_jobs.logcontext import redact
+
+logger = logging.getLogger("pyclowder_jobs")
+
+#: Seconds the tap rests after a failure before it tries again.
+RETRY_AFTER = 30.0
+
+_TRANSIENT = pika.BasicProperties(delivery_mode=1, content_type="application/json")
+
+
+class Tap:
+    """Publishes copies of one extractor's events on a channel of its own."""
+
+    def __init__(self, connection: Any, exchange: str, extractor: str) -> None:
+        self.connection = connection
+        self.exchange = exchange
+        self.extractor = extractor
+        self._channel: Optional[Any] = None
+        self._resting_until = 0.0
+
+    def publish(self, kind: str, event: Dict[str, Any], mask: Optional[str] = None) -> None:
+        """Publish ``event`` as ``<extractor>.<kind>``, with ``mask`` masked; from the connection's thread."""
+        if time.monotonic() < self._resting_until:
+            return
+        try:
+            if self._channel is None or not self._channel.is_open:
+                self._channel = self.connection.channel()
+                self._channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
+            self._channel.basic_publish(exchange=self.exchange, routing_key="%s.%s" % (self.extractor, kind),
+                                        body=redact(json.dumps(event), mask), properties=_TRANSIENT)
+        except Exception as exc:  # pylint: disable=broad-except
+            logger.warning("Could not publish to the event tap %r (%s): trying again in %.0f s",
+                           self.exchange, exc, RETRY_AFTER)
+            self._resting_until = time.monotonic() + RETRY_AFTER
+            self._close()
+
+    def _close(self) -> None:
+        channel, self._channel = self._channel, None
+        try:
+            if channel is not None and channel.is_open:
+                channel.close()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+
+def open_tap(connection: Any, exchange: str, extractor: str) -> Optional[Tap]:
+    """A tap for ``extractor`` on ``connection``, or None when the exchange name is empty (tap off)."""
+    return Tap(connection, exchange, extractor) if exchange else None
