@@ -124,9 +124,13 @@ def test_a_message_pyclowder_would_leave_unacknowledged_goes_to_the_error_queue(
 
 
 def test_a_job_that_raises_outside_pyclowders_handling_is_still_acknowledged():
+    def process(connector, host, key, resource, parameters):
+        raise RuntimeError("pyClowder compares retry_count with max_retry to handle this")
+
     channel = Channel()
-    deliver(make_connector(lambda *args: None), channel, dict(BODY, retry_count="bad"))
+    deliver(make_connector(process), channel, dict(BODY, retry_count="not a number"))
     assert channel.acked == [1]
+    assert [key for key, _ in channel.published][-1] == "error.q"
 
 
 def test_when_tracking_a_status_fails_pyclowders_own_status_is_sent(monkeypatch):
