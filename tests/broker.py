@@ -54,21 +54,28 @@ class Broker:
         while not until(self):
             if time.monotonic() > deadline:
                 raise AssertionError("timed out: %d replies, %d heartbeats" % (len(self.replies), len(self.heartbeats)))
-            got = self._drain(self.replies_queue, self.replies) + self._drain(self.heartbeats_queue, self.heartbeats)
+            got = self._drain(self.replies_queue, self.replies) + self._drain(self.heartbeats_queue, self.heartbeats,
+                                                                              only_queue=self.queue)
             for queue, events in self.taps:
                 got += self._drain(queue, events, by_routing_key=True)
             if not got:
                 self.connection.sleep(0.02)
 
-    def _drain(self, queue, into, by_routing_key=False):
-        """Move what waits on ``queue`` into ``into`` as (properties or routing key, decoded body)."""
+    def _drain(self, queue, into, by_routing_key=False, only_queue=None):
+        """Move what waits on ``queue`` into ``into`` as (properties or routing key, decoded body).
+
+        ``only_queue`` keeps only heartbeats of that extractor queue: the ``extractors`` fanout
+        carries the heartbeats of every extractor on the broker.
+        """
         count = 0
         while True:
             method, properties, body = self.channel.basic_get(queue, auto_ack=True)
             if method is None:
                 return count
-            into.append((method.routing_key if by_routing_key else properties, json.loads(body)))
-            count += 1
+            message = json.loads(body)
+            if only_queue is None or message.get("queue") == only_queue:
+                into.append((method.routing_key if by_routing_key else properties, message))
+                count += 1
 
     def replies_for(self, resource_id):
         return [reply for _, reply in self.replies if reply.get("file_id") == resource_id]
