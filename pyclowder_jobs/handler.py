@@ -119,19 +119,12 @@ class TrackedHandler(RabbitMQHandler):
         """Queue a copy of a log record from the job's thread for the event tap."""
         if self._tap is None:
             return
-        timestamp = record.created
         job = self.tracking_job
         worker = self.tracking_worker
-        event = {
-            "file_id": job.resource_id,
-            "extractor_id": self.extractor_info["name"],
-            "job_id": job.job_id,
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "tracking": wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), timestamp,
-                                            job.attempt, job.redelivered, wire.LOG),
-        }
+        tracking = wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), record.created,
+                                       job.attempt, job.redelivered, wire.LOG)
+        event = wire.log_event(job.resource_id, self.extractor_info["name"], job.job_id, record.levelname,
+                               record.name, record.getMessage(), tracking)
         with self.lock:
             self._tap_events.append(event)
 

@@ -59,6 +59,20 @@ def status_reply(resource_id: Any, extractor: str, job_id: str, status: Any, mes
     }
 
 
+def log_event(resource_id: Any, extractor: str, job_id: str, level: str, logger: str, message: str,
+              tracking: Dict[str, Any]) -> Dict[str, Any]:
+    """A log line of a job, as the event tap carries it."""
+    return {
+        "file_id": resource_id,
+        "extractor_id": extractor,
+        "job_id": job_id,
+        "level": level,
+        "logger": logger,
+        "message": message,
+        "tracking": tracking,
+    }
+
+
 def reply_tracking(worker: str, host: str, pid: int, seq: int, timestamp: float, attempt: int,
                    redelivered: bool, kind: str = STATUS,
                    progress: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
