@@ -54,12 +54,16 @@ class Broker:
         while not until(self):
             if time.monotonic() > deadline:
                 raise AssertionError("timed out: %d replies, %d heartbeats" % (len(self.replies), len(self.heartbeats)))
-            got = self._drain(self.replies_queue, self.replies) + self._drain(self.heartbeats_queue, self.heartbeats,
-                                                                              only_queue=self.queue)
-            for queue, events in self.taps:
-                got += self._drain(queue, events, by_routing_key=True)
-            if not got:
+            if not self.drain():
                 self.connection.sleep(0.02)
+
+    def drain(self):
+        """Take what has arrived on the reply, heartbeat and tap queues; returns how much."""
+        got = self._drain(self.replies_queue, self.replies)
+        got += self._drain(self.heartbeats_queue, self.heartbeats, only_queue=self.queue)
+        for queue, events in self.taps:
+            got += self._drain(queue, events, by_routing_key=True)
+        return got
 
     def _drain(self, queue, into, by_routing_key=False, only_queue=None):
         """Move what waits on ``queue`` into ``into`` as (properties or routing key, decoded body).

@@ -19,6 +19,17 @@ def _broker_reachable():
         return False
 
 
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true",
+                     help="run the reliability tests at full size (3 x 1,000 messages, 2,000 bad bodies)")
+
+
+@pytest.fixture
+def soak(request):
+    """True when the run asked for the full-size reliability tests."""
+    return request.config.getoption("--soak")
+
+
 def pytest_collection_modifyitems(config, items):
     if not any(item.get_closest_marker("broker") for item in items) or _broker_reachable():
         return
