@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import platform
 import pstats
+import signal
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from urllib.parse import urlparse
 import pika
 import pika.exceptions
 import pika.spec
+from pyclowder.utils import CheckMessage
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -49,13 +51,13 @@ if str(REPO) not in sys.path:
 
 from pyclowder_jobs.ids import objectid  # noqa: E402
 from pyclowder_jobs.standin import file_request  # noqa: E402
+from stamping_extractor import STAMP  # noqa: E402
 
 RABBITMQ_URI = os.environ.get("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2f")
 BEHAVE = REPO / "examples" / "behave"
 PLAIN_SCRIPT = BEHAVE / "plain.py"
 TRACKED_SCRIPT = BEHAVE / "with_mixin.py"
 STAMPING_SCRIPT = Path(__file__).resolve().parent / "stamping_extractor.py"
-STAMP = "emitted-at-ms "
 DONE = "StatusMessage.done"
 HOST = "http://127.0.0.1:9/"
 SECRET = "bench-secret-key"
@@ -157,15 +159,18 @@ class ExtractorProcess:
                                             stdout=log, stderr=subprocess.STDOUT)
 
     def check_alive(self):
+        """Raise :class:`BenchmarkBroke`, with the end of its log, if the extractor has exited."""
         if self.process.poll() is not None:
             raise BenchmarkBroke("%s exited with status %s; its log ends with:\n%s"
                                  % (self.name, self.process.returncode, self.log_tail()))
 
     def log_tail(self, lines=15):
+        """The last lines the extractor wrote."""
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
     def stop(self):
+        """Terminate the extractor; kill it if it has not exited within 10 seconds."""
         self.process.terminate()
         try:
             self.process.wait(10)
@@ -241,7 +246,9 @@ def _utc_millis(text):
 
 
 def summarize(values):
-    """p50, p99 and max (nearest rank) of a list of milliseconds."""
+    """p50, p99 and max (nearest rank) of a list of milliseconds; an empty list means tracking broke."""
+    if not values:
+        raise BenchmarkBroke("no status carried an emit time: the replies were not tracked")
     ordered = sorted(values)
 
     def rank(percent):
@@ -276,8 +283,7 @@ class _CountingChannel:
 
 
 def _no_op_check(connector, host, secret_key, resource, parameters):
-    from pyclowder.utils import CheckMessage
-
+    """Process every message without downloading anything, as ``examples/behave`` does."""
     return CheckMessage.bypass
 
 
@@ -558,8 +564,14 @@ def run_on_broker(listener, arguments):
     return throughput, latency
 
 
+def _interrupt(signum, frame):
+    """Stop on SIGTERM as on Ctrl-C, so that extractors are stopped and queues deleted."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     arguments = parse_arguments(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     address = "%s:%s" % (urlparse(RABBITMQ_URI).hostname, urlparse(RABBITMQ_URI).port or 5672)
     print("pyclowder-jobs extractor benchmark: pyClowder %s, Python %s, %d CPUs, RabbitMQ at %s"
           % (version("pyclowder"), platform.python_version(), os.cpu_count(), address))
