@@ -458,6 +458,11 @@ def _cpu_line(kind, costs):
         kind, statistics.median(costs), len(costs), min(costs), max(costs))
 
 
+def _machine_load():
+    """The number of CPUs and the load average: figures from a busy machine are worth less."""
+    return "%d CPUs, load average %.2f" % (os.cpu_count(), os.getloadavg()[0])
+
+
 def _verdict(met):
     return "yes" if met else "NO"
 
@@ -500,7 +505,7 @@ def parse_arguments(argv):
     arguments.messages = arguments.messages or (500 if quick else 2000)
     arguments.plain_messages = arguments.plain_messages or (12 if quick else 40)
     arguments.plain_latency_jobs = 8 if quick else 20
-    arguments.tracked_latency_jobs = 50 if quick else 150
+    arguments.tracked_latency_jobs = 50 if quick else 300
     arguments.cpu_rounds = {"WARNING": 1 if quick else 3, "INFO": 2 if quick else 6}
     arguments.cpu_chunks = {"WARNING": 20 if quick else 30, "INFO": 5 if quick else 10}
     if arguments.messages < 2 or arguments.plain_messages < 2:
@@ -573,8 +578,8 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     address = "%s:%s" % (urlparse(RABBITMQ_URI).hostname, urlparse(RABBITMQ_URI).port or 5672)
-    print("pyclowder-jobs extractor benchmark: pyClowder %s, Python %s, %d CPUs, RabbitMQ at %s"
-          % (version("pyclowder"), platform.python_version(), os.cpu_count(), address))
+    print("pyclowder-jobs extractor benchmark: pyClowder %s, Python %s, RabbitMQ at %s, %s"
+          % (version("pyclowder"), platform.python_version(), address, _machine_load()))
     try:
         listener = ReplyListener(RABBITMQ_URI)
     except (pika.exceptions.AMQPError, OSError) as exc:
@@ -599,6 +604,7 @@ def main(argv=None):
         print("\nInterrupted: extractors stopped, queues deleted.", file=sys.stderr)
         return 130
     print_summary(throughput, latency, cpu)
+    print("  at the end: %s" % _machine_load())
     return 0
 
 
