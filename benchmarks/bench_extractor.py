@@ -268,15 +268,17 @@ class _NoWakeConnection:
 
 
 class _CountingChannel:
-    """Stands for a pika channel: counts what would be published and acknowledged."""
+    """Stands for a pika channel: counts what would be published and acknowledged, keeps the last body."""
 
     def __init__(self):
         self.connection = _NoWakeConnection()
         self.published = 0
         self.acked = 0
+        self.last_body = None
 
     def basic_publish(self, exchange, routing_key, body, properties=None, mandatory=False):
         self.published += 1
+        self.last_body = body
 
     def basic_ack(self, delivery_tag=0, multiple=False):
         self.acked += 1
@@ -337,10 +339,17 @@ def _configure_logging(level):
 
 
 def _harness(kind, warmup):
-    """A connector of ``kind`` and its counting channel, warmed up with ``warmup`` messages."""
+    """A connector of ``kind`` and its counting channel, warmed up with ``warmup`` messages.
+
+    Checks that the tracked path really tracks: if it handed its messages to pyClowder's own
+    path, its figures would be plain pyClowder's.
+    """
     connector = _harness_connector(kind)
     channel = _CountingChannel()
     _drive(connector, channel, _deliveries(warmup))
+    tracked = "tracking" in json.loads(channel.last_body)
+    if tracked != (kind == "tracked"):
+        raise BenchmarkBroke("the %s path sent a status %s tracking" % (kind, "with" if tracked else "without"))
     return connector, channel
 
 
@@ -356,17 +365,41 @@ def _timed_chunk(connector, channel, size):
     return cost
 
 
-def interleaved_chunks(level, kinds, chunks, size, warmup):
-    """CPU us per message of each path in ``kinds``, in ``chunks`` alternating chunks of ``size`` messages.
+def _logging_state():
+    """What a connector can change in logging for the whole process, to be put back later.
 
-    Alternating short chunks in one interpreter makes the paths share whatever load the rest of
-    the machine adds while they run.
+    ``Logger.makeRecord``, the log record factory and the root handlers' formatters: the tracked
+    connector adds the job id to every record and to pyClowder's default format.
+    """
+    formatters = [(handler, handler.formatter) for handler in logging.getLogger().handlers]
+    return logging.Logger.makeRecord, logging.getLogRecordFactory(), formatters
+
+
+def _restore_logging_state(state):
+    make_record, record_factory, formatters = state
+    logging.Logger.makeRecord = make_record
+    logging.setLogRecordFactory(record_factory)
+    for handler, formatter in formatters:
+        handler.setFormatter(formatter)
+
+
+def interleaved_chunks(level, chunks, size, warmup):
+    """CPU us per message of both paths in ``chunks`` alternating chunks of ``size`` messages.
+
+    Alternating short chunks in one interpreter makes both paths share whatever load the rest of
+    the machine adds while they run. Each path runs with the logging set-up it would have in a
+    process of its own: the plain connector is made first, and the logging state it saw is put
+    back before each of its chunks.
     """
     _configure_logging(level)
-    harnesses = {kind: _harness(kind, warmup) for kind in kinds}
-    costs = {kind: [] for kind in kinds}
+    harnesses, logging_states = {}, {}
+    for kind in KINDS:
+        harnesses[kind] = _harness(kind, warmup)
+        logging_states[kind] = _logging_state()
+    costs = {kind: [] for kind in KINDS}
     for number in range(chunks):
-        for kind in kinds if number % 2 == 0 else kinds[::-1]:
+        for kind in KINDS if number % 2 == 0 else KINDS[::-1]:
+            _restore_logging_state(logging_states[kind])
             costs[kind].append(_timed_chunk(*harnesses[kind], size))
     return costs
 
@@ -408,31 +441,13 @@ def in_fresh_interpreter(function, *args):
         return pool.apply(function, args)
 
 
-def cpu_pairs_together(level, rounds, chunks, size, warmup):
-    """Pairs of CPU figures, both paths alternating in each of ``rounds`` fresh interpreters.
-
-    Only fair when the logs are off (WARNING): the tracked connector's process-wide logging
-    changes then cost the plain path nothing.
-    """
+def cpu_pairs(level, rounds, chunks, size, warmup):
+    """Pairs of CPU figures (plain, tracked) from ``rounds`` fresh interpreters."""
     pairs = {kind: [] for kind in KINDS}
     for _ in range(rounds):
-        costs = in_fresh_interpreter(interleaved_chunks, level, KINDS, chunks, size, warmup)
+        costs = in_fresh_interpreter(interleaved_chunks, level, chunks, size, warmup)
         for kind in KINDS:
             pairs[kind].extend(costs[kind])
-    return pairs
-
-
-def cpu_pairs_apart(level, rounds, chunks, size, warmup):
-    """Pairs of CPU figures, each path in its own fresh interpreter, one pair per round.
-
-    Needed when logs are written (INFO): the tracked connector patches ``Logger.makeRecord`` and
-    the default log format for the whole process, which a plain path beside it would pay for.
-    """
-    pairs = {kind: [] for kind in KINDS}
-    for number in range(rounds):
-        for kind in KINDS if number % 2 == 0 else KINDS[::-1]:
-            costs = in_fresh_interpreter(interleaved_chunks, level, (kind,), chunks, size, warmup)
-            pairs[kind].append(statistics.median(costs[kind]))
     return pairs
 
 
@@ -506,8 +521,8 @@ def parse_arguments(argv):
     arguments.plain_messages = arguments.plain_messages or (12 if quick else 40)
     arguments.plain_latency_jobs = 8 if quick else 20
     arguments.tracked_latency_jobs = 50 if quick else 300
-    arguments.cpu_rounds = {"WARNING": 1 if quick else 3, "INFO": 2 if quick else 6}
-    arguments.cpu_chunks = {"WARNING": 20 if quick else 30, "INFO": 5 if quick else 10}
+    arguments.cpu_rounds = 1 if quick else 3
+    arguments.cpu_chunks = 20 if quick else 30
     if arguments.messages < 2 or arguments.plain_messages < 2:
         parser.error("--messages and --plain-messages need at least 2 jobs")
     return arguments
@@ -544,10 +559,9 @@ def run_cpu(arguments):
     print("\n[3/3] CPU per message, in-process harness: pyClowder's listen loop driven by hand with a fake "
           "channel, no-op jobs, chunks of %d messages, plain and tracked alternating" % CHUNK)
     results = {}
-    for level, measure, where in (("WARNING", cpu_pairs_together, "both paths in each interpreter"),
-                                  ("INFO", cpu_pairs_apart, "each path in its own interpreter")):
-        pairs = measure(level, arguments.cpu_rounds[level], arguments.cpu_chunks[level], CHUNK, WARMUP)
-        print("  logs at %s (%s):" % (level, where))
+    for level, label in (("WARNING", "logs off (WARNING)"), ("INFO", "pyClowder's INFO logs, to /dev/null")):
+        pairs = cpu_pairs(level, arguments.cpu_rounds, arguments.cpu_chunks, CHUNK, WARMUP)
+        print("  %s:" % label)
         print(_cpu_line("plain", pairs["plain"]))
         print(_cpu_line("tracked", pairs["tracked"]))
         print("    overhead %+.1f %% (median of the paired ratios)" % overhead_percent(pairs))
