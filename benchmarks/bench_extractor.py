@@ -296,7 +296,8 @@ def _no_op_process(connector, host, secret_key, resource, parameters):
 def _harness_connector(kind):
     """pyClowder's RabbitMQConnector, or the tracked one; built with keyword arguments, never connected.
 
-    The tracked connector is imported only here, so a plain measurement never loads it.
+    The tracked connector's module is imported only when the first one is made, so nothing of it
+    is loaded before the plain connector has been set up.
     """
     if kind == "plain":
         from pyclowder.connectors import RabbitMQConnector as connector_class
@@ -436,7 +437,11 @@ def profile_path(kind, count, warmup, top):
 
 
 def in_fresh_interpreter(function, *args):
-    """Run ``function(*args)`` in a new Python process and return its result."""
+    """Run ``function(*args)`` in a new Python process and return its result.
+
+    Each round of measurements starts from an untouched interpreter: pyClowder's logging as it
+    is on start-up, and no tracked connector made yet.
+    """
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
 
