@@ -377,6 +377,7 @@ def _logging_state():
 
 
 def _restore_logging_state(state):
+    """Put back a state taken by :func:`_logging_state`."""
     make_record, record_factory, formatters = state
     logging.Logger.makeRecord = make_record
     logging.setLogRecordFactory(record_factory)
@@ -469,11 +470,13 @@ def overhead_percent(pairs):
 
 
 def _latency_line(label, figures):
+    """One line of latency figures."""
     return "  %-50s n=%-4d p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms" % (
         label, figures["n"], figures["p50"], figures["p99"], figures["max"])
 
 
 def _cpu_line(kind, costs):
+    """One line of CPU figures: the median, how many chunks, and their spread."""
     return "    %-8s %6.1f us/message  (median of %d; range %.1f-%.1f)" % (
         kind, statistics.median(costs), len(costs), min(costs), max(costs))
 
@@ -484,6 +487,7 @@ def _machine_load():
 
 
 def _verdict(met):
+    """A target met or not, in capitals when not."""
     return "yes" if met else "NO"
 
 
@@ -514,6 +518,7 @@ def print_summary(throughput, latency, cpu):
 
 
 def parse_arguments(argv):
+    """The options, with the counts a full or a quick run uses (a full run takes about 1.5 minutes)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, help="no-op jobs for the tracked throughput run (default 2000)")
     parser.add_argument("--plain-messages", type=int, help="no-op jobs for the plain throughput run (default 40)")
@@ -534,6 +539,7 @@ def parse_arguments(argv):
 
 
 def run_throughput(listener, arguments, log_dir):
+    """Part 1: messages per second of plain.py and with_mixin.py, each on a pre-loaded queue."""
     print("\n[1/3] Throughput: one extractor process, its queue pre-loaded with no-op jobs; "
           "jobs per second from the first to the last done reply")
     plain, _ = measure_throughput(listener, PLAIN_SCRIPT, arguments.plain_messages, log_dir, seconds_per_job=2.0)
@@ -547,6 +553,7 @@ def run_throughput(listener, arguments, log_dir):
 
 
 def run_latency(listener, arguments, log_dir):
+    """Part 2: emit-to-arrival of stamped jobs, plain (stamp in the text) and tracked (tracking.ts)."""
     print("\n[2/3] Status latency: emit in the job thread to arrival at a consumer of the reply queue; "
           "jobs sent one at a time")
     count = arguments.plain_latency_jobs
@@ -561,6 +568,7 @@ def run_latency(listener, arguments, log_dir):
 
 
 def run_cpu(arguments):
+    """Part 3: CPU per message of both paths in the harness, logs off and at INFO."""
     print("\n[3/3] CPU per message, in-process harness: pyClowder's listen loop driven by hand with a fake "
           "channel, no-op jobs, chunks of %d messages, plain and tracked alternating" % CHUNK)
     results = {}
@@ -575,6 +583,7 @@ def run_cpu(arguments):
 
 
 def run_profile():
+    """``--profile``: the functions each path spends its CPU in, to see where tracking's cost goes."""
     for kind in KINDS:
         print("\nWhere the %s path spends its CPU (logs at WARNING, %d messages, CPU seconds):" % (kind, PROFILED))
         print(in_fresh_interpreter(profile_path, kind, PROFILED, WARMUP, 30))
