@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # measure this tree's pyclowder_jobs, not an installed copy
 
+import pyclowder_jobs  # noqa: E402
 from pyclowder_jobs.ids import objectid  # noqa: E402
 from pyclowder_jobs.standin import file_request  # noqa: E402
 from stamping_extractor import STAMP  # noqa: E402
@@ -606,8 +607,9 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     address = "%s:%s" % (urlparse(RABBITMQ_URI).hostname, urlparse(RABBITMQ_URI).port or 5672)
-    print("pyclowder-jobs extractor benchmark: pyClowder %s, Python %s, RabbitMQ at %s, %s"
-          % (version("pyclowder"), platform.python_version(), address, _machine_load()))
+    print("pyclowder-jobs %s extractor benchmark (%s): pyClowder %s, Python %s, RabbitMQ at %s, %s"
+          % (pyclowder_jobs.__version__, Path(pyclowder_jobs.__file__).parent, version("pyclowder"),
+             platform.python_version(), address, _machine_load()))
     try:
         listener = ReplyListener(RABBITMQ_URI)
     except (pika.exceptions.AMQPError, OSError) as exc:
