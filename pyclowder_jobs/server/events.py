@@ -42,6 +42,8 @@ Normalised = Union[Record, List[Record], Heartbeat, str, None]
 _EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _MS = timedelta(milliseconds=1)
+_MIN_MS = (datetime(1, 1, 1) - _EPOCH_NAIVE) // _MS  # what a datetime can show
+_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000) - _EPOCH_NAIVE) // _MS
 _JOB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _NOT_IDS = (list, tuple, set, frozenset, dict, bool, float, bytes)
 _EXTRACTOR_CACHE_SIZE = 1024
@@ -75,11 +77,12 @@ def to_ms(value: Any) -> Optional[int]:
         if kind is dict:
             value = value.get("$numberLong")
             try:
-                return int(value)
+                value = int(value)
             except (TypeError, ValueError):
                 return None
+            kind = int
         if kind is int:  # extended JSON: milliseconds
-            return value
+            return value if _MIN_MS <= value <= _MAX_MS else None
     if kind is str:
         return _iso_ms(value)
     if isinstance(value, datetime):
@@ -89,9 +92,10 @@ def to_ms(value: Any) -> Optional[int]:
             return None
     if kind is int or kind is float:
         try:
-            return round(value * 1000)
+            value = round(value * 1000)
         except (OverflowError, ValueError):
             return None
+        return value if _MIN_MS <= value <= _MAX_MS else None
     return None
 
 
@@ -206,8 +210,10 @@ def _status_reply(event: dict) -> Union[Record, str, None]:
     if ts is None:
         ts = event.get("start")
         if type(ts) is dict:
-            ts = ts.get("$date")
-        ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
+            inner = ts.get("$date")
+            ts = _iso_ms(inner) if type(inner) is str else to_ms(ts)
+        else:
+            ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
         if ts is None:
             return "no readable time in start (or tracking.ts)"
     job_id = event.get("job_id")
