@@ -3,11 +3,12 @@
 Both normalise, drop duplicates, sort (DESIGN 5.5 rule 2) and fold; so for the same events they
 give the same jobs, whatever the order of arrival.
 """
+import gc
 import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Set, Union
 
-from .events import Heartbeat, Record, normalise, to_ms
+from .events import CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, to_ms
 from .fold import Fold
 from .jobs import JobList, Rejected
 
@@ -29,17 +30,31 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
     Returns a :class:`JobList` of :class:`Job`, oldest first; its ``rejected`` lists what could
     not be used and why, its ``ignored`` counts log lines.  Never raises on a bad event.
     """
-    inputs = _Inputs()
-    take = inputs.take
-    for position, event in enumerate(events):
-        take(normalise(event), position, event)
-    for position, beat in enumerate(heartbeats):
-        inputs.take(normalise(beat), "heartbeats[%d]" % position, beat)
-    inputs.records.sort()
-    fold = Fold(_ms(max_gap))
-    fold.feed_all(inputs.records)
-    jobs = fold.finish(inputs.heartbeats, _now_ms(now), _ms(stale_after))
-    return JobList(jobs, inputs.rejected, inputs.ignored)
+    now_ms = _now_ms(now)
+    collecting = gc.isenabled()
+    gc.disable()  # a million new tuples would set off full collections over the caller's data
+    try:
+        inputs = _Inputs()
+        records, seen, take = inputs.records, inputs.seen, inputs.take
+        for position, event in enumerate(events):
+            found = normalise(event)
+            if type(found) is tuple:  # the common case, inline: a status event
+                key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
+                if key not in seen:
+                    seen.add(key)
+                    records.append(found)
+            else:
+                take(found, position, event)
+        for position, beat in enumerate(heartbeats):
+            take(normalise(beat), "heartbeats[%d]" % position, beat)
+        records.sort()
+        fold = Fold(_ms(max_gap))
+        fold.feed_all(records)
+        jobs = fold.finish(inputs.heartbeats, now_ms, _ms(stale_after), final=True)
+        return JobList(jobs, inputs.rejected, inputs.ignored)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class JobIndex:
@@ -120,7 +135,7 @@ class _Inputs:
     def take(self, found: Any, position: Union[int, str], event: Any) -> bool:
         """Keep anything normalise returned; True if it was new and usable."""
         if type(found) is tuple:
-            key = found[3:5] if found[3] else found[2:6]
+            key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
             if key in self.seen:
                 return False
             self.seen.add(key)

@@ -1,0 +1,159 @@
+"""Fold speed of ``pyclowder_jobs.server`` against Celery's ``State.event`` (DESIGN 6).
+
+Builds one deterministic stream (jobs x 5 events, 16 workers, interleaved in time; half the jobs
+send raw status replies with job ids and ``tracking``, half are legacy Clowder v1 documents in Mongo
+extended JSON without job ids), the same stream in Celery's event shape, and folds both in the
+same run.  Needs Celery (``pip install -e '.[bench]'``)::
+
+    python benchmarks/bench_fold.py [--events N]
+"""
+import argparse
+import gc
+import platform
+import random
+import resource
+import time
+import tracemalloc
+from datetime import datetime, timedelta, timezone
+
+from pyclowder_jobs.server import JobIndex, group_events
+
+EVENTS_PER_JOB = 5
+WORKERS = 16
+FILES = 20000
+EXTRACTORS = ("ncsa.wordcount", "ncsa.image.preview", "ncsa.audio.speech2text", "terra.plantcv")
+START = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+# Seconds after the job's start of each of its five events.
+OFFSETS = (0.0, 0.4, 1.3, 2.2, 3.5)
+LEGACY_TEXTS = ("StatusMessage.start: Started processing", "StatusMessage.processing: Downloading file.",
+                "StatusMessage.processing: Running the extractor.",
+                "StatusMessage.processing: Uploading metadata.", "DONE")
+CELERY_TYPES = ("task-received", "task-started", "task-progress", "task-progress", "task-succeeded")
+
+
+def iso_ms(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (moment.microsecond // 1000)
+
+
+def iso_seconds(seconds: float) -> str:
+    return datetime.fromtimestamp(int(seconds), timezone.utc).isoformat()
+
+
+def make_streams(events: int, seed: int):
+    """The same events twice: as Clowder stores or receives them, and as Celery events."""
+    rng = random.Random(seed)
+    timeline = []
+    for job in range(events // EVENTS_PER_JOB):
+        began = START + job * 0.02 + rng.random() * 0.01
+        for step, offset in enumerate(OFFSETS):
+            timeline.append((began + offset + rng.random() * 0.05, job, step))
+    timeline.sort()
+    seq = [0] * WORKERS
+    ours, celery = [], []
+    for clock, (when, job, step) in enumerate(timeline):
+        worker = job % WORKERS
+        file_id = "%024x" % (0x5c8a6c70a1b2c3d4e5000000 + job % FILES)
+        extractor = EXTRACTORS[job % len(EXTRACTORS)]
+        if job % 2:
+            ours.append({
+                "_id": {"$oid": "%08x%016x" % (int(when), clock)},
+                "file_id": {"$oid": file_id},
+                "extractor_id": extractor,
+                "status": LEGACY_TEXTS[step],
+                "start": {"$date": iso_ms(when)},
+            })
+            task_id = "legacy-%d" % job
+        else:
+            seq[worker] += 1
+            task_id = "%08x%016x" % (int(START) + job // 50, job)
+            if step == 0:
+                text = "StatusMessage.start: Started processing."
+            elif step == EVENTS_PER_JOB - 1:
+                text = "StatusMessage.done: Done processing."
+            else:
+                text = "StatusMessage.processing: page %d of 3" % step
+            tracking = {"v": 1, "worker": "worker-%02d" % worker, "host": "node%d" % (worker // 4),
+                        "pid": 1000 + worker, "seq": seq[worker], "ts": iso_ms(when), "attempt": 1,
+                        "redelivered": False, "kind": "progress" if 0 < step < 4 else "status"}
+            if 0 < step < 4:
+                tracking["progress"] = {"done": step, "total": 3, "unit": "pages"}
+            ours.append({
+                "file_id": file_id, "extractor_id": extractor, "job_id": task_id, "status": text,
+                "start": iso_seconds(when), "message_type": text.split(":", 1)[0],
+                "message": text.split(": ", 1)[1], "tracking": tracking,
+            })
+        event = {"type": CELERY_TYPES[step], "uuid": task_id, "hostname": "worker-%02d@node" % worker,
+                 "timestamp": when, "local_received": when + 0.001, "clock": clock}
+        if step == 0:
+            event.update(name=extractor, args="('%s',)" % file_id, kwargs="{}", retries=0)
+        elif step == EVENTS_PER_JOB - 1:
+            event.update(result="None", runtime=OFFSETS[-1])
+        celery.append(event)
+    return ours, celery
+
+
+def rate(count: int, seconds: float) -> str:
+    return "{:>12,.0f} events/s ({:.2f} s)".format(count / seconds, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=500000, help="events in the stream (default 500,000)")
+    parser.add_argument("--seed", type=int, default=2019)
+    args = parser.parse_args()
+
+    from celery.events.state import State
+
+    ours, celery = make_streams(args.events, args.seed)
+    now = datetime.fromtimestamp(START, timezone.utc) + timedelta(days=1)
+    count = len(ours)
+    print("%d events, %d jobs, %d workers; Python %s on %s, %d cores" % (
+        count, count // EVENTS_PER_JOB, WORKERS, platform.python_version(), platform.machine(),
+        __import__("os").cpu_count()))
+
+    gc.collect()
+    began = time.perf_counter()
+    jobs = group_events(ours, now=now)
+    ours_seconds = time.perf_counter() - began
+    assert len(jobs) == count // EVENTS_PER_JOB and not jobs.rejected, (len(jobs), jobs.rejected[:3])
+    del jobs
+
+    gc.collect()
+    began = time.perf_counter()
+    index = JobIndex()
+    add = index.add
+    for event in ours:
+        add(event)
+    indexed = index.jobs(now=now)
+    index_seconds = time.perf_counter() - began
+    assert len(indexed) == count // EVENTS_PER_JOB
+    del index, indexed
+
+    gc.collect()
+    state = State(max_tasks_in_memory=count // EVENTS_PER_JOB, max_workers_in_memory=WORKERS * 2)
+    fold = state.event
+    began = time.perf_counter()
+    for event in celery:
+        fold(event)
+    celery_seconds = time.perf_counter() - began
+    assert state.task_count == count // EVENTS_PER_JOB
+    del state, fold
+
+    gc.collect()
+    tracemalloc.start()
+    group_events(ours, now=now)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    print("group_events         %s" % rate(count, ours_seconds))
+    print("JobIndex.add + jobs  %s" % rate(count, index_seconds))
+    print("Celery State.event   %s" % rate(count, celery_seconds))
+    print("ratio group_events / Celery: %.1fx   JobIndex / Celery: %.1fx" % (
+        celery_seconds / ours_seconds, celery_seconds / index_seconds))
+    print("peak memory: group_events allocates at most %.0f MiB (tracemalloc); process peak RSS %.0f MiB"
+          % (peak / 2 ** 20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+if __name__ == "__main__":
+    main()
