@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
@@ -33,6 +34,10 @@ from pyclowder_jobs.server.events import (EXTRA, EXTRACTOR, JOB_ID, RESOURCE, He
 
 #: Kinds of stored events: only ``status`` (and v2 ``document``) rows feed the fold.
 STATUS, DOCUMENT, LOG, HEARTBEAT, REJECTED = "status", "document", "log", "heartbeat", "rejected"
+
+#: How many jobs' events a store keeps parsed in memory, so that a batch need not read them again.
+CACHED_JOBS = 20000
+_NO_LIMIT = 2 ** 63 - 1
 
 Key = Tuple[str, Optional[str]]
 When = Union[datetime, str, int, float, None]
@@ -47,7 +52,7 @@ CREATE TABLE IF NOT EXISTS events (
     extractor TEXT,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_job ON events (job_id) WHERE job_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_job ON events (job_id, resource, extractor) WHERE job_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_key ON events (resource, extractor);
 CREATE TABLE IF NOT EXISTS shared_keys (
     resource TEXT NOT NULL,
@@ -97,6 +102,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError("cannot open the database %s (%s): check the path, or give another --db"
                              % (self.path, exc)) from exc
+        self._cache: "OrderedDict[str, List[Any]]" = OrderedDict()
+        self._version = -1
 
     def add_events(self, events: Iterable[Any], *, now: When = None) -> int:
         """Append raw events (duplicates skipped) and refold the jobs they affect, in one transaction.
@@ -105,12 +112,15 @@ class Store:
         refolded rows are computed for.
         """
         rows, ids, keys, shared = [], set(), set(), set()
+        fresh: Dict[str, List[Any]] = {}
         for event in events:
             row = _row(event)
             rows.append(row)
-            _, _, job_id, resource, extractor, _, share = row
+            _, kind, job_id, resource, extractor, body, share, plain = row
             if job_id is not None:
                 ids.add(job_id)
+                if kind == STATUS or kind == DOCUMENT:
+                    fresh.setdefault(job_id, []).append(event if plain else json.loads(body))
             if resource is not None:
                 keys.add((resource, extractor))
                 if share:
@@ -121,15 +131,22 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             before = db.total_changes
+            self._check_cache()
+            last_seq = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
             db.executemany("INSERT OR IGNORE INTO events (key, kind, job_id, resource, extractor, body) "
                            "VALUES (?, ?, ?, ?, ?, ?)", [row[:6] for row in rows])
             added = db.total_changes - before
             if added:
+                if added < len(rows):  # some were duplicates: read the batch's jobs back whole
+                    for job_id in ids:
+                        self._cache.pop(job_id, None)
+                    fresh, last_seq = {}, None
                 db.executemany("INSERT OR IGNORE INTO shared_keys VALUES (?, ?)", shared)
                 self._keep_heartbeats(rows)
-                self._refold(ids, keys, _ms(now))
+                self._refold(ids, keys, _ms(now), fresh, last_seq)
             db.execute("COMMIT")
         except BaseException:
+            self._cache.clear()
             db.execute("ROLLBACK")
             raise
         return added
@@ -218,41 +235,77 @@ class Store:
         while step_ids or step_keys:
             _fill(db, step_ids, step_keys)
             reached = set(db.execute(
-                "SELECT k.resource, k.extractor FROM want_keys k JOIN shared_keys s "
+                "SELECT k.resource, k.extractor FROM want_keys k CROSS JOIN shared_keys s "
                 "ON s.resource = k.resource AND s.extractor IS k.extractor"))
             reached.update(db.execute(
-                "SELECT DISTINCT e.resource, e.extractor FROM want_ids w JOIN events e ON e.job_id = w.id "
+                "SELECT DISTINCT e.resource, e.extractor FROM want_ids w CROSS JOIN events e ON e.job_id = w.id "
                 "JOIN shared_keys s ON s.resource = e.resource AND s.extractor IS e.extractor"))
             reached -= shared
             shared |= reached
             _fill(db, (), reached)
             step_ids = {job_id for job_id, in db.execute(
-                "SELECT DISTINCT e.job_id FROM want_keys k JOIN events e ON e.resource = k.resource "
+                "SELECT DISTINCT e.job_id FROM want_keys k CROSS JOIN events e ON e.resource = k.resource "
                 "AND e.extractor IS k.extractor WHERE e.job_id IS NOT NULL")} - ids if reached else set()
             ids |= step_ids
             step_keys = set()
         return ids, shared
 
-    def _fold(self, ids: Set[str], keys: Set[Key], now: int) -> list:
-        """``group_events`` over the stored events of a component, with the latest heartbeats."""
-        db = self._db
-        _fill(db, ids, keys)
-        bodies = [body for body, in db.execute(
-            "SELECT e.body FROM want_ids w JOIN events e ON e.job_id = w.id WHERE e.kind IN ('status', 'document') "
-            "UNION ALL SELECT e.body FROM want_keys k JOIN events e ON e.resource = k.resource "
-            "AND e.extractor IS k.extractor WHERE e.job_id IS NULL AND e.kind = 'status'")]
-        beats = [body for body, in db.execute("SELECT body FROM heartbeats")]
-        return group_events((json.loads(body) for body in bodies),
-                            heartbeats=[json.loads(beat) for beat in beats], now=_datetime(now))
+    def _check_cache(self) -> None:
+        """Forget the cached events if another connection has written since this one last looked."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
 
-    def _refold(self, ids: Set[str], keys: Set[Key], now: int) -> None:
+    def _fold(self, ids: Set[str], keys: Set[Key], now: int, fresh: Dict[str, List[Any]],
+              last_seq: Optional[int]) -> list:
+        """``group_events`` over the stored events of a component, with the latest heartbeats.
+
+        The events of a job id come from the cache when it has them, else from the database (up
+        to ``last_seq``, when given), which then fills the cache; ``fresh`` adds the batch's new ones.
+        """
+        db, cache = self._db, self._cache
+        events: List[Any] = []
+        missing = set()
+        for job_id in ids:
+            known = cache.get(job_id)
+            if known is None:
+                missing.add(job_id)
+            else:
+                known.extend(fresh.get(job_id, ()))
+                cache.move_to_end(job_id)
+                events.extend(known)
+        _fill(db, missing, keys)
+        loaded: Dict[str, List[Any]] = {job_id: [] for job_id in missing}
+        for job_id, body in db.execute(
+                "SELECT e.job_id, e.body FROM want_ids w CROSS JOIN events e ON e.job_id = w.id "
+                "WHERE e.kind IN ('status', 'document') AND e.seq <= ?",
+                (_NO_LIMIT if last_seq is None else last_seq,)):
+            loaded[job_id].append(json.loads(body))
+        for job_id, found in loaded.items():
+            found.extend(fresh.get(job_id, ()))
+            events.extend(found)
+            cache[job_id] = found
+        while len(cache) > CACHED_JOBS:
+            cache.popitem(last=False)
+        if keys:
+            events.extend(json.loads(body) for body, in db.execute(
+                "SELECT e.body FROM want_keys k CROSS JOIN events e ON e.resource = k.resource "
+                "AND e.extractor IS k.extractor WHERE e.job_id IS NULL AND e.kind = 'status'"))
+        beats = [json.loads(body) for body, in db.execute("SELECT body FROM heartbeats")]
+        return group_events(events, heartbeats=beats, now=_datetime(now))
+
+    def _refold(self, ids: Set[str], keys: Set[Key], now: int, fresh: Dict[str, List[Any]],
+                last_seq: Optional[int]) -> None:
         """Replace the rows of every job the new events can have changed."""
         ids, shared = self._component(set(ids), keys)
-        jobs = self._fold(ids, shared, now)
+        jobs = self._fold(ids, shared, now, fresh, last_seq)
         db = self._db
+        _fill(db, ids, shared)
         db.execute("DELETE FROM jobs WHERE job_id IN (SELECT id FROM want_ids)")
-        db.execute("DELETE FROM jobs WHERE synthetic = 1 AND EXISTS (SELECT 1 FROM want_keys k "
-                   "WHERE k.resource = jobs.resource_id AND k.extractor IS jobs.extractor)")
+        if shared:
+            db.execute("DELETE FROM jobs WHERE rowid IN (SELECT j.rowid FROM want_keys k CROSS JOIN jobs j "
+                       "ON j.resource_id = k.resource AND j.extractor IS k.extractor WHERE j.synthetic = 1)")
         db.executemany("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (job.job_id, int(job.synthetic), job.resource_id, job.extractor, job.status, job.user,
              job.last_update_ms, int(job.status not in TERMINAL), json.dumps(job.to_dict()))
@@ -268,17 +321,19 @@ class Store:
         keys = {(job["resource_id"], job["extractor"]) for job in unfinished if job["resource_id"] is not None}
         self._db.execute("BEGIN")
         try:
+            self._check_cache()
             ids, shared = self._component(ids, keys)
-            fresh = {job.job_id: job.to_dict() for job in self._fold(ids, shared, now)}
+            fresh = {job.job_id: job.to_dict() for job in self._fold(ids, shared, now, {}, None)}
         finally:
             self._db.execute("ROLLBACK")
         return [fresh.get(job["job_id"], job) for job in found]
 
 
 def _row(event: Any) -> tuple:
-    """(dedup key, kind, own job id, resource, extractor, body, whether it makes its key shared)."""
+    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, is plain JSON)."""
     found = normalise(event)
-    body = json.dumps(event, separators=(",", ":"), default=str)
+    converted: List[Any] = []
+    body = json.dumps(event, separators=(",", ":"), default=lambda value: converted.append(value) or str(value))
     job_id = resource = extractor = None
     share = False
     if type(found) is tuple:
@@ -296,7 +351,7 @@ def _row(event: Any) -> tuple:
         job_id = job_id_text(event.get("job_id")) if isinstance(event, dict) else None
     else:
         kind = REJECTED
-    return (_dedup_key(event), kind, job_id, resource, extractor, body, share)
+    return (_dedup_key(event), kind, job_id, resource, extractor, body, share, not converted)
 
 
 def _dedup_key(event: Any) -> str:
