@@ -78,16 +78,14 @@ _KNOWN_STATUS = frozenset(STATES)
 
 
 def index_page(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int = 0, limit: int = 100,
-               filters: Optional[Mapping[str, str]] = None,
-               counts: Optional[Mapping[str, int]] = None) -> str:
+               filters: Optional[Mapping[str, str]] = None) -> str:
     """The index: ``jobs`` (one page of them, newest first) grouped by resource, then extractor.
 
     ``total`` is how many jobs match ``filters`` (``status``, ``extractor``, ``user``,
-    ``resource``); ``offset`` and ``limit`` say which slice ``jobs`` is, for the paging links;
-    ``counts`` (jobs per status, before the status filter) labels the status filter.
+    ``resource``); ``offset`` and ``limit`` say which slice ``jobs`` is, for the paging links.
     """
     filters = {key: value for key, value in (filters or {}).items() if value}
-    body = [_filter_form(filters, limit, counts or {}), _summary(len(jobs), total, offset, limit, filters)]
+    body = [_filter_form(filters, limit), _summary(len(jobs), total, offset, limit, filters)]
     if not jobs:
         body.append('<p class="empty">No jobs%s.</p>' % (" match these filters" if filters else " yet"))
     for resource, by_extractor in _group(jobs):
@@ -257,14 +255,12 @@ def _figure(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else "%g" % value
 
 
-def _filter_form(filters: Mapping[str, str], limit: int, counts: Mapping[str, int]) -> str:
+def _filter_form(filters: Mapping[str, str], limit: int) -> str:
     chosen = filters.get("status", "")
-    options = ['<option value="">all (%d)</option>' % sum(counts.values()) if counts else
-               '<option value="">all</option>']
+    options = ['<option value="">all</option>']
     for state in STATES:
-        options.append('<option value="%s"%s>%s%s</option>'
-                       % (state, " selected" if state == chosen else "", state.lower(),
-                          " (%d)" % counts[state] if state in counts else ""))
+        options.append('<option value="%s"%s>%s</option>'
+                       % (state, " selected" if state == chosen else "", state.lower()))
     fields = ['<label>Status<select name="status">%s</select></label>' % "".join(options)]
     for name in ("extractor", "user", "resource"):
         fields.append('<label>%s<input name="%s" value="%s" size="18"></label>'

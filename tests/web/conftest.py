@@ -7,8 +7,8 @@ from typing import Any, Dict, NamedTuple, Optional
 
 import pytest
 from web_events import sample_events
-from web_store import MemoryStore
 
+from pyclowder_jobs.store import Store
 from pyclowder_jobs.web.server import make_server
 
 
@@ -57,8 +57,12 @@ def start_server(store: Any):
 
 
 @pytest.fixture
-def store():
-    return MemoryStore(sample_events())
+def store(tmp_path):
+    """The real SQLite store, holding two extractor jobs (see ``web_events.sample_events``)."""
+    found = Store(str(tmp_path / "jobs.db"))
+    found.add_events(sample_events())
+    yield found
+    found.close()
 
 
 @pytest.fixture

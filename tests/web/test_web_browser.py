@@ -9,14 +9,16 @@ import pytest
 from browser import dump_dom, require_chromium, screenshot
 from conftest import start_server
 from web_events import DATASET, FILE, JOB, JOB2, progress, sample_events
-from web_store import MemoryStore
+
+from pyclowder_jobs.store import Store
 
 
-class GrowingStore(MemoryStore):
+class GrowingStore(Store):
     """A store in which a new worker reports progress right after the job's first page is drawn."""
 
-    def __init__(self, events, late_event):
-        super().__init__(events)
+    def __init__(self, path, events, late_event):
+        super().__init__(path)
+        self.add_events(events)
         self.late_event = late_event
         self.grown = False
 
@@ -34,9 +36,9 @@ def chromium():
 
 
 @pytest.fixture
-def site():
+def site(tmp_path):
     """A server with two extractor jobs and a progress-service job two shell workers report into."""
-    store = GrowingStore(sample_events(), progress(40, 4, 8, worker="late-worker", job="sync",
+    store = GrowingStore(str(tmp_path / "jobs.db"), sample_events(), progress(40, 4, 8, worker="late-worker", job="sync",
                                                    resource="progress:sync", extractor="nightly sync"))
     server, thread = start_server(store)
     base = "http://127.0.0.1:%d" % server.server_address[1]
@@ -49,6 +51,7 @@ def site():
     server.shutdown()
     server.server_close()
     thread.join(10)
+    store.close()
 
 
 def png_size(path):
