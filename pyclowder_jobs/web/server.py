@@ -20,6 +20,7 @@ the server answer 500.  It binds to 127.0.0.1 unless told otherwise: it has no a
 import argparse
 import json
 import logging
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -343,6 +344,14 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m pyclowder_jobs.web serve --db FILE ...``: the serve command on its own."""
+    parser = argparse.ArgumentParser(prog="python -m pyclowder_jobs.web")
+    add_serve_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns the process exit status."""
     from ..store import Store, StoreError  # pylint: disable=import-outside-toplevel
@@ -350,13 +359,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = Store(args.db, create=args.create)
     except StoreError as error:
-        print("pyclowder-jobs serve: %s" % error)
+        print("pyclowder-jobs serve: %s (or pass --create to start an empty store)" % error, file=sys.stderr)
         return 2
     try:
         server = make_server(store, args.host, args.port)
     except OSError as error:
         store.close()
-        print("pyclowder-jobs serve: cannot listen on %s:%s: %s" % (args.host, args.port, error))
+        print("pyclowder-jobs serve: cannot listen on %s:%s: %s" % (args.host, args.port, error), file=sys.stderr)
         return 2
     host, port = server.server_address[:2]
     print("pyclowder-jobs: serving %s on http://%s:%d/ (Ctrl-C stops)" % (args.db, host, port), flush=True)
