@@ -2,12 +2,13 @@
 
 The input is the job's raw events (what ``Store.raw_events`` returns): every status reply whose
 ``tracking.kind`` is ``progress`` is a point ``(time, done, total)`` of the worker that sent it.
-The chart has a line per worker (fraction done over time) and, below it, a bar per worker with its
-latest numbers.  A worker whose latest update says ``ok`` is false (the progress API's ``ok=0``) is
-drawn red, as is the part of its line after the failure.  All text is XML-escaped, so a hostile
+The chart has a line per worker (fraction done over time, in the worker's colour, which also
+labels its bar) and, below it, a bar per worker with its latest numbers.  A worker whose latest
+update says ``ok`` is false (the progress API's ``ok=0``) has a red bar, and the part of its line
+that leads to a failed update is red.  All text is XML-escaped, so a hostile
 worker name or unit cannot break out of the image.
 """
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 from ..server.events import ms_to_iso, to_ms
 from .text import h
 
@@ -106,8 +107,20 @@ def progress_label(point: Point) -> str:
     return text
 
 
-def render_svg(series: Dict[str, List[Point]], *, title: str = "") -> str:
-    """The chart as a complete SVG document (``image/svg+xml``), with no external references."""
+def job_span(job: Mapping[str, Any]) -> Tuple[Optional[int], Optional[int]]:
+    """The time axis a job's chart should at least cover: its start (or submission) to its end (or now)."""
+    begin = to_ms(job.get("started") or job.get("submitted"))
+    end = to_ms(job.get("finished") or job.get("last_update"))
+    return begin, end
+
+
+def render_svg(series: Dict[str, List[Point]], *, title: str = "",
+               span: Tuple[Optional[int], Optional[int]] = (None, None)) -> str:
+    """The chart as a complete SVG document (``image/svg+xml``), with no external references.
+
+    The time axis covers every point and, when given, ``span`` (ms since the epoch, see
+    :func:`job_span`), so that a single report is drawn where it falls in the job's run.
+    """
     workers = sorted(series)[:MAX_WORKERS]
     hidden = len(series) - len(workers)
     height = BAR_TOP + max(1, len(workers)) * (BAR_HEIGHT + BAR_GAP) + (20 if hidden else 0) + 8
@@ -121,8 +134,8 @@ def render_svg(series: Dict[str, List[Point]], *, title: str = "") -> str:
                      % (PLOT_LEFT, PLOT_TOP + 40))
         parts.append("</svg>")
         return "".join(parts)
-    first = min(point.ts for point in points)
-    last = max(point.ts for point in points)
+    first = min([point.ts for point in points] + [when for when in span[:1] if type(when) is int])
+    last = max([point.ts for point in points] + [when for when in span[1:] if type(when) is int])
     span = max(last - first, 1000)
     parts.extend(_axes(first, first + span))
     for index, worker in enumerate(workers):
@@ -171,7 +184,7 @@ def _series(worker: str, points: List[Point], index: int, first: int, span: int)
     top = BAR_TOP + index * (BAR_HEIGHT + BAR_GAP)
     fill = FAILED_COLOUR if failed else colour
     share = fraction(latest, most)
-    parts.append('<text x="8" y="%d" fill="%s">%s</text>' % (top + 12, fill, h(_cut(worker))))
+    parts.append('<text x="8" y="%d" fill="%s">%s</text>' % (top + 12, colour, h(_cut(worker))))
     parts.append('<rect class="worker-track" x="%d" y="%d" width="%d" height="%d" fill="#eeeeee" rx="3"/>'
                  % (BAR_LEFT, top, BAR_WIDTH, BAR_HEIGHT))
     parts.append('<rect class="worker-bar" x="%d" y="%d" width="%.1f" height="%d" fill="%s" rx="3"/>'

@@ -6,11 +6,12 @@ bar.  The job page shows one job's times, attempts, workers, progress chart and 
 refreshes itself while the job runs.  Every value is escaped (see ``text.h``): job text comes from
 whoever sent the events and is never trusted.  The pages need no external assets.
 """
+import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
 from ..server.status import STATES, TERMINAL
-from .chart import Point, render_svg
+from .chart import Point, job_span, render_svg
 from .text import clean, duration, h, when
 
 #: The script that swaps in a fresh copy of ``<main>`` every ``data-refresh`` seconds.
@@ -48,13 +49,13 @@ header a{color:#fff;text-decoration:none}header h1{font-size:20px;margin:0}
 main{padding:12px 24px 32px}a{color:#1a5fb4}
 h2{font-size:17px;margin:22px 0 6px;word-break:break-all}
 h3{font-size:15px;margin:12px 0 6px 12px;word-break:break-all}
-section.resource{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:4px 14px 12px;margin:14px 0}
+section.resource{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:4px 14px 12px;margin:14px 0;overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px;background:#fff}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6e8eb;vertical-align:top}
 th{background:#eef1f5;font-weight:600}
 td.id{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:nowrap}
 td.num{text-align:right;white-space:nowrap}td.time{white-space:nowrap}
-td.message{color:#555;max-width:28em;overflow-wrap:anywhere}
+td.message{color:#555;overflow-wrap:anywhere}
 .status{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;font-weight:600;color:#fff;background:#6c757d;white-space:nowrap}
 .status-submitted{background:#6c757d}.status-started,.status-processing{background:#1a73e8}
 .status-succeeded{background:#1e8e3e}.status-failed{background:#d62728}.status-lost{background:#8e24aa}
@@ -75,6 +76,8 @@ dl.facts dt{color:#555}dl.facts dd{margin:0;word-break:break-all}
 """
 
 _KNOWN_STATUS = frozenset(STATES)
+#: pyClowder's ``StatusMessage.<member>: `` before a message: the status badge already says it.
+_PREFIX = re.compile(r"\AStatusMessage\.[a-z]+: ")
 
 
 def index_page(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int = 0, limit: int = 100,
@@ -113,7 +116,7 @@ def job_page(job: Mapping[str, Any], series: Mapping[str, List[Point]], *, refre
     job_id = clean(job.get("job_id"))
     status = job.get("status")
     link = job_url(job_id)
-    chart = render_svg(dict(series), title="progress of job %s" % job_id)
+    chart = render_svg(dict(series), title="progress of job %s" % job_id, span=job_span(job))
     parts = ['<h2>%s <span class="id">%s</span> %s</h2>' % (h(title or "Job"), h(job_id), _status(status)),
              _facts(job),
              '<h2>Progress by worker</h2><div class="chart" id="chart">%s</div>' % chart,
@@ -171,7 +174,7 @@ def _jobs_table(jobs: Iterable[Mapping[str, Any]]) -> str:
             "<th>User</th><th>Attempts</th><th>Workers</th><th>Progress</th><th>Message</th></tr></thead><tbody>"]
     for job in jobs:
         job_id = clean(job.get("job_id"))
-        message = clean(job.get("message"))
+        message = _PREFIX.sub("", clean(job.get("message")), count=1)
         if len(message) > MESSAGE_LIMIT:
             message = message[:MESSAGE_LIMIT - 1] + "\u2026"
         rows.append(

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .. import wire
 from ..server.events import to_ms
-from .chart import Point, progress_series, render_svg
+from .chart import Point, job_span, progress_series, render_svg
 
 #: The extractor name of progress-service jobs created without a ``desc``.
 DEFAULT_EXTRACTOR = "progress-service"
@@ -167,7 +167,7 @@ class ProgressAPI:
     def render(self, params: Params) -> str:
         """The ``render`` call: the job's chart as an SVG document."""
         job, series, _ = self.view("render", params)
-        return render_svg(series, title="progress of job %s" % job["job_id"])
+        return render_svg(series, title="progress of job %s" % job["job_id"], span=job_span(job))
 
     def _created(self, job_id: str, desc: Optional[str], maxage: Optional[int], client: str) -> Dict[str, Any]:
         now = self.clock()

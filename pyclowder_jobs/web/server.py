@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..server.status import STATES
 from . import pages
-from .chart import progress_series, render_svg
+from .chart import job_span, progress_series, render_svg
 from .progress_api import Conflict, NotFound, ParameterError, ProgressAPI
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class WebApp:
             return _json(HTTPStatus.OK, job)
         series = progress_series(self.store.raw_events(job_id))
         if view == "chart":
-            return _svg(render_svg(series, title="progress of job %s" % job_id))
+            return _svg(render_svg(series, title="progress of job %s" % job_id, span=job_span(job)))
         return _html(pages.job_page(job, series, refresh=JOB_REFRESH))
 
 

@@ -102,3 +102,14 @@ def test_many_workers_and_many_points_are_bounded():
     assert "and 3 more workers not drawn" in document
     line = [element for element in groups["w000"] if element.tag == SVG + "polyline"][0]
     assert len(line.get("points").split()) == chart.MAX_POINTS
+
+
+def test_the_time_axis_covers_the_whole_job():
+    events = [progress(60, 1, 2)]
+    start, end = progress(0, 0, 2)["tracking"]["ts"], progress(120, 0, 2)["tracking"]["ts"]
+    span = chart.job_span({"started": start, "last_update": end})
+    assert span[1] - span[0] == 120000
+    group = series_groups(render_svg(progress_series(events), span=span))["worker-a"]
+    dot = [element for element in group if element.tag == SVG + "circle"][0]
+    assert float(dot.get("cx")) == (chart.PLOT_LEFT + chart.PLOT_RIGHT) / 2
+    assert chart.job_span({"started": None, "submitted": None, "last_update": "?"}) == (None, None)

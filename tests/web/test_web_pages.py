@@ -70,6 +70,12 @@ def test_index_row_has_the_columns_of_the_design():
         assert expected in text
     assert parsed.find("a", href="/jobs/j1")
     assert 'style="width:30.0%"' in document
+    assert '<td class="message">3/10 files (30%)</td>' in document
+
+
+def test_only_a_leading_status_prefix_is_left_out_of_the_message():
+    document = pages.index_page([job_dict("j1", message="a StatusMessage.error: b")], total=1)
+    assert '<td class="message">a StatusMessage.error: b</td>' in document
 
 
 @pytest.mark.parametrize("status", STATES)
