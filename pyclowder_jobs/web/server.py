@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -45,6 +46,8 @@ MAX_BODY = 16384
 MAX_FIELDS = 20
 #: Seconds between refreshes of a job page.
 JOB_REFRESH = 5
+#: Seconds for which the index reuses its count of all jobs.
+TOTAL_TTL = 10.0
 
 _HTML_POLICY = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; "
                 "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -96,6 +99,8 @@ class WebApp:
     def __init__(self, store: Any) -> None:
         self.store = SerialStore(store)
         self.api = ProgressAPI(self.store)
+        self._count_lock = threading.Lock()
+        self._counted: Optional[Tuple[float, int]] = None
 
     def handle(self, method: str, target: str, body: bytes = b"", client: str = "") -> Reply:
         """Answer one request; any error becomes a 4xx reply, an unexpected one a logged 500."""
@@ -162,16 +167,29 @@ class WebApp:
     def _select(self, filters: Mapping[str, str], limit: int, offset: int) -> Tuple[int, List[Dict[str, Any]]]:
         """How many jobs match, and the page of them (newest first).
 
-        Only the page is read from the store.  The total comes from the store's ``counts()`` when
-        there is no filter and the store has one (the SQLite store does), so the default page stays
-        fast with any number of jobs; with a filter, the matching jobs are read to count them.
+        Without filters only the page is read from the store, and the total is counted at most
+        every ``TOTAL_TTL`` seconds (counting reads the whole store), so the default page stays
+        fast with any number of jobs.  With a filter the matching jobs are read once, and counted.
         """
-        page = self.store.jobs(limit=offset + limit, **filters)[offset:]
+        if filters:
+            every = self.store.jobs(**filters)
+            return len(every), every[offset:offset + limit]
+        page = self.store.jobs(limit=offset + limit)[offset:]
         if len(page) < limit:
             return offset + len(page), page
-        counts = getattr(self.store, "counts", None) if not filters else None
-        total = counts()["jobs"] if counts is not None else len(self.store.jobs(**filters))
-        return total, page
+        return max(self._count_all(), offset + len(page)), page
+
+    def _count_all(self) -> int:
+        """All jobs in the store: from its ``counts()`` if it has one, reused for ``TOTAL_TTL`` seconds."""
+        now = time.monotonic()
+        with self._count_lock:
+            if self._counted is not None and now - self._counted[0] < TOTAL_TTL:
+                return self._counted[1]
+        counts = getattr(self.store, "counts", None)
+        total = counts()["jobs"] if counts is not None else len(self.store.jobs())
+        with self._count_lock:
+            self._counted = (now, total)
+        return total
 
     def _job(self, rest: str, params: Dict[str, List[str]]) -> Reply:
         if params:

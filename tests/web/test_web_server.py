@@ -10,7 +10,8 @@ from web_events import DATASET, FILE, JOB, JOB2, progress, submitted
 from web_store import MemoryStore
 
 from pyclowder_jobs.web import pages
-from pyclowder_jobs.web.server import MAX_BODY
+from pyclowder_jobs.web import server
+from pyclowder_jobs.web.server import MAX_BODY, WebApp
 
 
 def test_index_lists_the_jobs(web):
@@ -50,6 +51,17 @@ def test_a_store_without_counts_is_counted_by_reading_the_jobs():
         server.shutdown()
         server.server_close()
         thread.join(10)
+
+
+def test_the_count_of_all_jobs_is_reused_for_a_few_seconds(monkeypatch):
+    store = MemoryStore([submitted(number, job="%024x" % number) for number in range(30)])
+    app = WebApp(store)
+    assert "of 30, newest first" in app.handle("GET", "/?limit=10").body.decode()
+    store.add_events([submitted(100 + number, job="%024x" % (100 + number)) for number in range(5)])
+    assert "of 30, newest first" in app.handle("GET", "/?limit=10").body.decode()
+    assert "of 35, newest first" in app.handle("GET", "/?limit=10&status=SUBMITTED").body.decode()
+    monkeypatch.setattr(server, "TOTAL_TTL", 0.0)
+    assert "of 35, newest first" in app.handle("GET", "/?limit=10").body.decode()
 
 
 def test_api_jobs_json(web):
