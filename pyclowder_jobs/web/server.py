@@ -16,6 +16,10 @@ Routes (all GET, HEAD too; the progress-service calls also take POST with a form
 
 Every bad parameter is answered with 400 and a message naming it; nothing a client sends makes
 the server answer 500.  It binds to 127.0.0.1 unless told otherwise: it has no authentication.
+
+The command line registers the sub-command with ``add_serve_command(subparsers)``, which sets
+``func=run`` on the parsed arguments (``args.func(args)`` returns the exit status);
+``python -m pyclowder_jobs.web serve ...`` runs it on its own.
 """
 import argparse
 import json
