@@ -29,7 +29,6 @@ from pyclowder_jobs.web.server import DEFAULT_LIMIT, TOTAL_TTL, WebApp
 
 WORKERS = 16
 EXTRACTORS = ("ncsa.wordcount", "ncsa.image.preview", "ncsa.audio.speech2text", "terra.plantcv")
-USERS = ("%024x" % number for number in range(1, 40))
 START = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
