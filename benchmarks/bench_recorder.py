@@ -74,7 +74,7 @@ def tap_events(count: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=2000)
     options = parser.parse_args()
     exchange = "bench.pyclowder.jobs." + uuid.uuid4().hex[:8]
     queue = "bench.recorder." + uuid.uuid4().hex[:8]
@@ -96,13 +96,13 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "bench.sqlite")
-            store = Store(path)
-            recorder = Recorder(store, uri=URI, queue=queue, exchange=exchange, batch_size=options.batch_size)
+            recorder = Recorder(path, uri=URI, queue=queue, exchange=exchange, batch_size=options.batch_size)
             began = time.perf_counter()
             summary = recorder.run(until=lambda r: r.summary.received >= published)
             seconds = time.perf_counter() - began
             print("recorder: %d events (%d new) in %.2f s: %.0f events/s (target 20,000/s), %d batches"
                   % (summary.received, summary.new, seconds, summary.received / seconds, summary.batches))
+            store = Store(path, create=False)
             began = time.perf_counter()
             jobs = store.jobs()
             listed = time.perf_counter() - began
