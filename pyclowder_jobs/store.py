@@ -358,7 +358,10 @@ def _row(event: Any, body: Optional[str] = None) -> tuple:
                           default=lambda value: converted.append(value) or str(value))
     job_id = resource = extractor = None
     share = False
-    if type(found) is tuple:
+    if _is_log(event):  # a log line: kept for show and the charts, never a status
+        kind = LOG
+        job_id = job_id_text(event.get("job_id"))
+    elif type(found) is tuple:
         kind = STATUS
         job_id, resource, extractor = found[JOB_ID], found[RESOURCE], found[EXTRACTOR]
         extra = found[EXTRA]
@@ -370,10 +373,15 @@ def _row(event: Any, body: Optional[str] = None) -> tuple:
         kind = HEARTBEAT
     elif found is None:
         kind = LOG
-        job_id = job_id_text(event.get("job_id")) if isinstance(event, dict) else None
     else:
         kind = REJECTED
     return (_dedup_key(event), kind, job_id, resource, extractor, body, share, not converted)
+
+
+def _is_log(event: Any) -> bool:
+    """A log event of the tap (``tracking.kind`` is ``log``)."""
+    tracking = event.get("tracking") if isinstance(event, dict) else None
+    return isinstance(tracking, dict) and tracking.get("kind") == "log"
 
 
 def _dedup_key(event: Any) -> str:
