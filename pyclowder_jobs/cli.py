@@ -86,7 +86,8 @@ def _console(stderr: bool = False) -> Any:
     except ImportError:
         raise Failure(RICH_MISSING) from None
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, width=None if stream.isatty() else 200, highlight=False)
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 0) or 200
+    return Console(file=stream, width=width, highlight=False)
 
 
 def _open(args: argparse.Namespace) -> Store:
