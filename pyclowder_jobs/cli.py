@@ -244,12 +244,12 @@ def jobs(args: argparse.Namespace) -> int:
         _json(found)
         return 0
     from rich.table import Table
-    from pyclowder_jobs.watch import progress_cell, short, status_text
+    from pyclowder_jobs.watch import column, progress_cell, short, status_text
     table = Table(title="%d jobs%s" % (len(found), " (newest %d)" % args.limit if len(found) == args.limit else ""),
                   title_justify="left")
     for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "queue wait",
                  "workers", "progress"):
-        table.add_column(name, no_wrap=name != "progress")
+        table.add_column(name, **column(name))
     for job in found:
         table.add_row(job["job_id"] + (" ?" if job["ambiguous"] else ""), job["extractor"] or "",
                       job["resource_id"] or "", status_text(job["status"] + (" (stale)" if job["stale"] else "")),
@@ -290,7 +290,7 @@ def show(args: argparse.Namespace) -> int:
 def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
     from rich.console import Group
     from rich.table import Table
-    from pyclowder_jobs.watch import progress_cell, status_text
+    from pyclowder_jobs.watch import column, progress_cell, status_text
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
@@ -310,13 +310,13 @@ def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
         facts.add_row(name, value)
     workers = Table(title="Workers", title_justify="left")
     for name in ("worker", "host", "pid", "attempts", "events", "first", "last"):
-        workers.add_column(name, no_wrap=True)
+        workers.add_column(name, **column(name))
     for worker, seen in _workers(raw).items():
         workers.add_row(worker, seen["host"], seen["pid"], ", ".join(map(str, sorted(seen["attempts"]))),
                         str(seen["events"]), seen["first"], seen["last"])
     events = Table(title="Events", title_justify="left")
     for name in ("time", "attempt", "status", "text"):
-        events.add_column(name, no_wrap=name != "text")
+        events.add_column(name, **column(name))
     for event in job["events"]:
         events.add_row(event["ts"], str(event["attempt"]), status_text(event["status"]), event["text"])
     return Group(facts, workers, events)

@@ -29,6 +29,19 @@ STYLES = {"SUCCEEDED": "green", "FAILED": "red", "LOST": "bold red", "SKIPPED": 
           "SUBMITTED": "blue"}
 
 
+#: Columns that may wrap, and how wide they may grow; every other column keeps its text whole.
+_WRAPPING = {"progress": 40, "message": 50, "text": 80}
+#: Columns never squeezed below their usual content (ids are copied from the screen).
+_MIN_WIDTHS = {"job": 24, "status": 9, "resource": 24}
+
+
+def column(name: str) -> Dict[str, Any]:
+    """The options of a table column named ``name``: ids whole, long texts wrapped."""
+    if name in _WRAPPING:
+        return {"max_width": _WRAPPING[name], "overflow": "fold"}
+    return {"no_wrap": True, "min_width": _MIN_WIDTHS.get(name)}
+
+
 def status_text(status: str) -> Text:
     """A status in its colour."""
     return Text(status, style=STYLES.get(status, ""))
@@ -57,7 +70,7 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
 
     table = Table(title="Running (%d)" % len(running), title_justify="left", expand=False)
     for name in ("job", "extractor", "resource", "status", "attempt", "elapsed", "progress", "worker"):
-        table.add_column(name, no_wrap=True)
+        table.add_column(name, **column(name))
     for job in running:
         table.add_row(job["job_id"], job["extractor"] or "", job["resource_id"] or "", status_text(job["status"]),
                       str(job["attempts"]), duration(job["elapsed"]), progress_cell(job),
@@ -65,7 +78,7 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
 
     recent = Table(title="Finished (last %d of %d)" % (min(finished, len(done)), len(done)), title_justify="left")
     for name in ("job", "extractor", "resource", "status", "attempts", "run time", "finished", "message"):
-        recent.add_column(name, no_wrap=name != "message")
+        recent.add_column(name, **column(name))
     for job in done[:finished]:
         when = to_ms(job["finished"] or job["last_update"])
         recent.add_row(job["job_id"], job["extractor"] or "", job["resource_id"] or "", status_text(job["status"]),
@@ -73,7 +86,7 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
 
     workers = Table(title="Workers (%d)" % len(heartbeats), title_justify="left")
     for name in ("worker", "host", "queue", "last heartbeat", "running", "processed"):
-        workers.add_column(name, no_wrap=True)
+        workers.add_column(name, **column(name))
     for worker, beat in sorted(heartbeats.items()):
         tracking = beat.get("tracking") if isinstance(beat.get("tracking"), dict) else {}
         seen = to_ms(tracking.get("ts")) if tracking.get("ts") else None
