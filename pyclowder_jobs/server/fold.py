@@ -18,6 +18,7 @@ from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SU
 
 #: States in which a job waits for a worker to (re)start it.
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
+_new_job = tuple.__new__  # Job's fields in order, without the keyword handling of Job()
 #: A worker is gone when its latest heartbeat is older than this many intervals.
 MISSED_HEARTBEATS = 3
 
@@ -164,27 +165,27 @@ class Fold:
 
     def feed_all(self, records: Iterable[Record]) -> None:
         """Fold many records, which must already be sorted."""
-        runs = self.runs
+        feed = self.feed
         for record in records:
-            job_id = record[JOB_ID]
-            if job_id is None:
-                self._idless(record)
-                continue
-            run = runs.get(job_id)
-            if run is None:
-                run = runs[job_id] = _Run(job_id, False, record[TS])
-            if record[STATE] == SUBMITTED:
-                if run.id_replies == 0 and run.key is None and record[RESOURCE] is not None:
-                    self._register(run, (record[RESOURCE], record[EXTRACTOR]))
-            else:
-                run.id_replies += 1
-                if run.key is not None:
-                    self._unregister(run)
-            run.apply(record)
+            feed(record)
 
     def feed(self, record: Record) -> None:
         """Fold one record that sorts after every record folded so far."""
-        self.feed_all((record,))
+        job_id = record[JOB_ID]
+        if job_id is None:
+            self._idless(record)
+            return
+        run = self.runs.get(job_id)
+        if run is None:
+            run = self.runs[job_id] = _Run(job_id, False, record[TS])
+        if record[STATE] == SUBMITTED:
+            if run.id_replies == 0 and run.key is None and record[RESOURCE] is not None:
+                self._register(run, (record[RESOURCE], record[EXTRACTOR]))
+        else:
+            run.id_replies += 1
+            if run.key is not None:
+                self._unregister(run)
+        run.apply(record)
 
     def _register(self, run: _Run, key: Tuple) -> None:
         """An id-bearing SUBMITTED can take id-less replies (new server, old extractor)."""
@@ -208,10 +209,12 @@ class Fold:
             keystate = self.keys[key] = _Key()
         opened = keystate.open
         horizon = ts - self.max_gap
-        if opened:  # a gap longer than max_gap closes the way into a job
-            for run in [run for run in opened if run.last < horizon]:
-                opened.remove(run)
-                run.key = None
+        for run in opened:
+            if run.last < horizon:  # a gap longer than max_gap closes the way into a job
+                for gone in [run for run in opened if run.last < horizon]:
+                    opened.remove(gone)
+                    gone.key = None
+                break
         awaiting, soft_done = keystate.awaiting_done, keystate.soft_done
         if awaiting is not None and awaiting.last < horizon:
             awaiting = keystate.awaiting_done = None
@@ -228,7 +231,7 @@ class Fold:
             run = top or soft_done
 
         if run is None:
-            first = record[IDKEY] or "%s|%r" % (ts, record[CONTENT])
+            first = record[IDKEY] or "%s|%s" % (ts, record[CONTENT])
             job_id = synthetic_id(key[0], key[1], first)
             while job_id in self.runs:  # only twin replies on one key in one millisecond get here
                 job_id += "+"
@@ -236,8 +239,9 @@ class Fold:
         run.apply(record)
 
         if run.status in TERMINAL:
-            if run.key is not None:
-                self._unregister(run)
+            if run.key is not None:  # then it is in this key's open list
+                opened.remove(run)
+                run.key = None
             if run is awaiting and state == SUCCEEDED:
                 keystate.awaiting_done = None
             elif run.status in (FAILED, SKIPPED):
@@ -329,11 +333,17 @@ def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[st
         events = events[:]
     progress = run.progress
     if progress is not None:
-        progress = {"done": progress[0], "total": progress[1], "unit": progress[2]}
-    return Job(run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
+        progress = {"done": _plain(progress.get("done")), "total": _plain(progress.get("total")),
+                    "unit": _plain(progress.get("unit"))}
+    return _new_job(Job, (run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
                run.attempt, submitted, started, finished, run.last,
                None if started is None else max(0, end - started) / 1000,
                None if started is None or submitted is None else max(0, started - submitted) / 1000,
                None if run.attempt_start is None else max(0, end - run.attempt_start) / 1000,
                run.user, sorted(run.workers) if run.workers else [], progress, run.message, stale,
-               successor, events)
+               successor, events))
+
+
+def _plain(value):
+    """A progress figure as JSON can show it (the extractor sends numbers and a unit name)."""
+    return value if type(value) in (int, float, str) else None

@@ -88,18 +88,28 @@ class JobIndex:
     def add(self, event: Any) -> bool:
         """Take one event or heartbeat; False if it was rejected, ignored or a duplicate."""
         inputs = self._inputs
-        before = len(inputs.records)
-        taken = inputs.take(normalise(event), self._added, event)
+        position = self._added
         self._added += 1
+        found = normalise(event)
+        if type(found) is tuple:  # the common case: one status event
+            if not inputs.take(found, position, event):
+                return False
+            self._fold_new(found)
+            return True
+        before = len(inputs.records)
+        taken = inputs.take(found, position, event)
         for record in inputs.records[before:]:
-            if self._refold:
-                break
-            if self._last is None or record > self._last:
-                self._fold.feed(record)
-                self._last = record
-            else:
-                self._refold = True
+            self._fold_new(record)
         return taken
+
+    def _fold_new(self, record: Record) -> None:
+        if self._refold:
+            return
+        if self._last is None or record > self._last:
+            self._fold.feed(record)
+            self._last = record
+        else:
+            self._refold = True
 
     def add_many(self, events: Iterable[Any]) -> None:
         """Take several events or heartbeats."""
