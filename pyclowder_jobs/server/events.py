@@ -158,7 +158,9 @@ def _iso_ms(text: str) -> Optional[int]:
             moment = datetime.fromisoformat(text[:-1] + "+00:00")
         except ValueError:
             return None
-    return (moment - (_EPOCH_NAIVE if moment.tzinfo is None else _EPOCH_AWARE)) // _MS
+    if moment.tzinfo is None:
+        return round((moment - _EPOCH_NAIVE).total_seconds() * 1000)
+    return round(moment.timestamp() * 1000)
 
 
 def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,

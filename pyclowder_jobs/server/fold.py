@@ -24,38 +24,35 @@ MISSED_HEARTBEATS = 3
 
 
 class _Run:
-    """The mutable state of one job while events are folded into it.
+    """The mutable state of one job while events are folded into it."""
 
-    Defaults live on the class, so that a new job costs only the few attributes it sets.
-    """
-
-    ambiguous = False
-    resource: Optional[str] = None
-    extractor: Optional[str] = None
-    placed_by_reply = False  # resource and extractor came from a reply, not from SUBMITTED
-    status: Optional[str] = None
-    attempt = 1
-    resubmitted = False  # a RESUBMITTED waits for the start of the next attempt
-    submitted: Optional[int] = None
-    started: Optional[int] = None
-    attempt_start: Optional[int] = None
-    finished: Optional[int] = None
-    user: Optional[str] = None
-    worker: Optional[str] = None  # the worker of the latest event that named one
-    workers: Optional[set] = None
-    progress: Optional[tuple] = None
-    message: Optional[str] = None
-    soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
-    key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
-    id_replies = 0  # events other than SUBMITTED that carried this job's id
-    redelivered = False
-    submitted_late = False  # a SUBMITTED came after other events (clock skew)
+    __slots__ = ("job_id", "synthetic", "ambiguous", "resource", "extractor", "placed_by_reply",
+                 "status", "attempt", "resubmitted", "submitted", "started", "attempt_start",
+                 "finished", "first", "last", "user", "workers", "worker", "progress", "message",
+                 "soft_index", "events", "key", "id_replies", "redelivered", "submitted_late")
 
     def __init__(self, job_id: str, synthetic: bool, ts: int):
         self.job_id = job_id
         self.synthetic = synthetic
         self.first = self.last = ts
         self.events: List[tuple] = []
+        self.ambiguous = False
+        self.resource: Optional[str] = None
+        self.extractor: Optional[str] = None
+        self.placed_by_reply = False  # resource and extractor came from a reply, not SUBMITTED
+        self.status: Optional[str] = None
+        self.attempt = 1
+        self.resubmitted = False  # a RESUBMITTED waits for the start of the next attempt
+        self.submitted = self.started = self.attempt_start = self.finished = None
+        self.user = self.message = None
+        self.worker: Optional[str] = None  # the worker of the latest event that named one
+        self.workers: Optional[set] = None
+        self.progress: Optional[dict] = None
+        self.soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
+        self.key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
+        self.id_replies = 0  # events other than SUBMITTED that carried this job's id
+        self.redelivered = False
+        self.submitted_late = False  # a SUBMITTED came after other events (clock skew)
 
     def apply(self, record: Record) -> None:
         """Fold one event into this job."""
