@@ -56,7 +56,7 @@ def normalise(event: Any) -> Normalised:
     if not isinstance(event, dict):
         return "not a document (a dict), but a %s" % type(event).__name__
     if "extractor_id" in event:
-        return _status_reply(event)
+        return status_reply(event)
     if "listener_id" in event or "resource_ref" in event:
         return _v2_job(event)
     if "extractor_info" in event or ("id" in event and "queue" in event):
@@ -165,14 +165,14 @@ def _iso_ms(text: str) -> Optional[int]:
 
 def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,
             text, extra) -> Record:
-    """A record with its sort key (``_status_reply`` builds the same tuple inline, for speed)."""
+    """A record with its sort key (``status_reply`` builds the same tuple inline, for speed)."""
     if state == SUBMITTED:  # replies have one-second precision: SUBMITTED goes first in its second
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, extractor, state, soft,
                 text, extra)
     return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra)
 
 
-def _status_reply(event: dict) -> Union[Record, str, None]:
+def status_reply(event: dict) -> Union[Record, str, None]:
     """A v1 ``extractions`` document or a raw status reply (possibly with ``tracking``).
 
     The common cases (ids as text or ``{"$oid"}``, times as ISO text or ``{"$date"}``, texts seen

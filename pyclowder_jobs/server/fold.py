@@ -161,28 +161,28 @@ class Fold:
         self.keys: Dict[Tuple, _Key] = {}
 
     def feed_all(self, records: Iterable[Record]) -> None:
-        """Fold many records, which must already be sorted."""
-        feed = self.feed
+        """Fold records, which must sort after every record folded so far, in their order."""
+        runs = self.runs
         for record in records:
-            feed(record)
+            job_id = record[JOB_ID]
+            if job_id is None:
+                self._idless(record)
+                continue
+            run = runs.get(job_id)
+            if run is None:
+                run = runs[job_id] = _Run(job_id, False, record[TS])
+            if record[STATE] == SUBMITTED:
+                if run.id_replies == 0 and run.key is None and record[RESOURCE] is not None:
+                    self._register(run, (record[RESOURCE], record[EXTRACTOR]))
+            else:
+                run.id_replies += 1
+                if run.key is not None:
+                    self._unregister(run)
+            run.apply(record)
 
     def feed(self, record: Record) -> None:
         """Fold one record that sorts after every record folded so far."""
-        job_id = record[JOB_ID]
-        if job_id is None:
-            self._idless(record)
-            return
-        run = self.runs.get(job_id)
-        if run is None:
-            run = self.runs[job_id] = _Run(job_id, False, record[TS])
-        if record[STATE] == SUBMITTED:
-            if run.id_replies == 0 and run.key is None and record[RESOURCE] is not None:
-                self._register(run, (record[RESOURCE], record[EXTRACTOR]))
-        else:
-            run.id_replies += 1
-            if run.key is not None:
-                self._unregister(run)
-        run.apply(record)
+        self.feed_all((record,))
 
     def _register(self, run: _Run, key: Tuple) -> None:
         """An id-bearing SUBMITTED can take id-less replies (new server, old extractor)."""

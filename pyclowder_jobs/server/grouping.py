@@ -8,7 +8,8 @@ import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Set, Union
 
-from .events import CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, to_ms
+from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, status_reply,
+                     to_ms)
 from .fold import Fold
 from .jobs import JobList, Rejected
 
@@ -37,8 +38,11 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
         inputs = _Inputs()
         records, seen, take = inputs.records, inputs.seen, inputs.take
         for position, event in enumerate(events):
-            found = normalise(event)
-            if type(found) is tuple:  # the common case, inline: a status event
+            if type(event) is dict and "extractor_id" in event:  # the common case, inline
+                found = status_reply(event)
+            else:
+                found = normalise(event)
+            if type(found) is tuple:
                 key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
                 if key not in seen:
                     seen.add(key)
