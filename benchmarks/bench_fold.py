@@ -40,8 +40,8 @@ def iso_seconds(seconds: float) -> str:
     return datetime.fromtimestamp(int(seconds), timezone.utc).isoformat()
 
 
-def make_streams(events: int, seed: int):
-    """The same events twice: as Clowder stores or receives them, and as Celery events."""
+def make_timeline(events: int, seed: int):
+    """(time, job, step) of every event, in time order: jobs overlap, workers interleave."""
     rng = random.Random(seed)
     timeline = []
     for job in range(events // EVENTS_PER_JOB):
@@ -49,48 +49,64 @@ def make_streams(events: int, seed: int):
         for step, offset in enumerate(OFFSETS):
             timeline.append((began + offset + rng.random() * 0.05, job, step))
     timeline.sort()
+    return timeline
+
+
+def job_id(job: int) -> str:
+    return "%08x%016x" % (int(START) + job // 50, job)
+
+
+def make_ours(timeline):
+    """The stream as Clowder has it: raw tracked replies (jobs with ids), v1 documents (legacy)."""
     seq = [0] * WORKERS
-    ours, celery = [], []
+    stream = []
     for clock, (when, job, step) in enumerate(timeline):
         worker = job % WORKERS
         file_id = "%024x" % (0x5c8a6c70a1b2c3d4e5000000 + job % FILES)
         extractor = EXTRACTORS[job % len(EXTRACTORS)]
         if job % 2:
-            ours.append({
+            stream.append({
                 "_id": {"$oid": "%08x%016x" % (int(when), clock)},
                 "file_id": {"$oid": file_id},
                 "extractor_id": extractor,
                 "status": LEGACY_TEXTS[step],
                 "start": {"$date": iso_ms(when)},
             })
-            task_id = "legacy-%d" % job
-        else:
-            seq[worker] += 1
-            task_id = "%08x%016x" % (int(START) + job // 50, job)
-            if step == 0:
-                text = "StatusMessage.start: Started processing."
-            elif step == EVENTS_PER_JOB - 1:
-                text = "StatusMessage.done: Done processing."
-            else:
-                text = "StatusMessage.processing: page %d of 3" % step
-            tracking = {"v": 1, "worker": "worker-%02d" % worker, "host": "node%d" % (worker // 4),
-                        "pid": 1000 + worker, "seq": seq[worker], "ts": iso_ms(when), "attempt": 1,
-                        "redelivered": False, "kind": "progress" if 0 < step < 4 else "status"}
-            if 0 < step < 4:
-                tracking["progress"] = {"done": step, "total": 3, "unit": "pages"}
-            ours.append({
-                "file_id": file_id, "extractor_id": extractor, "job_id": task_id, "status": text,
-                "start": iso_seconds(when), "message_type": text.split(":", 1)[0],
-                "message": text.split(": ", 1)[1], "tracking": tracking,
-            })
-        event = {"type": CELERY_TYPES[step], "uuid": task_id, "hostname": "worker-%02d@node" % worker,
-                 "timestamp": when, "local_received": when + 0.001, "clock": clock}
+            continue
+        seq[worker] += 1
         if step == 0:
-            event.update(name=extractor, args="('%s',)" % file_id, kwargs="{}", retries=0)
+            text = "StatusMessage.start: Started processing."
+        elif step == EVENTS_PER_JOB - 1:
+            text = "StatusMessage.done: Done processing."
+        else:
+            text = "StatusMessage.processing: page %d of 3" % step
+        tracking = {"v": 1, "worker": "worker-%02d" % worker, "host": "node%d" % (worker // 4),
+                    "pid": 1000 + worker, "seq": seq[worker], "ts": iso_ms(when), "attempt": 1,
+                    "redelivered": False, "kind": "progress" if 0 < step < 4 else "status"}
+        if 0 < step < 4:
+            tracking["progress"] = {"done": step, "total": 3, "unit": "pages"}
+        stream.append({
+            "file_id": file_id, "extractor_id": extractor, "job_id": job_id(job), "status": text,
+            "start": iso_seconds(when), "message_type": text.split(":", 1)[0],
+            "message": text.split(": ", 1)[1], "tracking": tracking,
+        })
+    return stream
+
+
+def make_celery(timeline):
+    """The same events as Celery task events (legacy jobs get a made-up uuid: Celery needs one)."""
+    stream = []
+    for clock, (when, job, step) in enumerate(timeline):
+        event = {"type": CELERY_TYPES[step], "uuid": job_id(job) if job % 2 == 0 else "legacy-%d" % job,
+                 "hostname": "worker-%02d@node" % (job % WORKERS), "timestamp": when,
+                 "local_received": when + 0.001, "clock": clock}
+        if step == 0:
+            event.update(name=EXTRACTORS[job % len(EXTRACTORS)], args="('%024x',)" % job,
+                         kwargs="{}", retries=0)
         elif step == EVENTS_PER_JOB - 1:
             event.update(result="None", runtime=OFFSETS[-1])
-        celery.append(event)
-    return ours, celery
+        stream.append(event)
+    return stream
 
 
 def rate(count: int, seconds: float) -> str:
@@ -105,7 +121,10 @@ def main() -> None:
 
     from celery.events.state import State
 
-    ours, celery = make_streams(args.events, args.seed)
+    timeline = make_timeline(args.events, args.seed)
+    ours = make_ours(timeline)
+    celery = make_celery(timeline)
+    del timeline
     now = datetime.fromtimestamp(START, timezone.utc) + timedelta(days=1)
     count = len(ours)
     print("%d events, %d jobs, %d workers; Python %s on %s, %d cores" % (
@@ -113,30 +132,30 @@ def main() -> None:
         __import__("os").cpu_count()))
 
     gc.collect()
-    began = time.perf_counter()
+    began = time.process_time()
     jobs = group_events(ours, now=now)
-    ours_seconds = time.perf_counter() - began
+    ours_seconds = time.process_time() - began
     assert len(jobs) == count // EVENTS_PER_JOB and not jobs.rejected, (len(jobs), jobs.rejected[:3])
     del jobs
 
     gc.collect()
-    began = time.perf_counter()
+    began = time.process_time()
     index = JobIndex()
     add = index.add
     for event in ours:
         add(event)
     indexed = index.jobs(now=now)
-    index_seconds = time.perf_counter() - began
+    index_seconds = time.process_time() - began
     assert len(indexed) == count // EVENTS_PER_JOB
     del index, indexed
 
     gc.collect()
     state = State(max_tasks_in_memory=count // EVENTS_PER_JOB, max_workers_in_memory=WORKERS * 2)
     fold = state.event
-    began = time.perf_counter()
+    began = time.process_time()
     for event in celery:
         fold(event)
-    celery_seconds = time.perf_counter() - began
+    celery_seconds = time.process_time() - began
     assert state.task_count == count // EVENTS_PER_JOB
     del state, fold
 

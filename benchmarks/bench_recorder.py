@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 import uuid
@@ -71,10 +72,16 @@ def tap_events(count: int):
         job += 1
 
 
+def cpu(who: int) -> float:
+    """User and system CPU seconds of this process, or of its waited-for children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200000)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=2000)
     options = parser.parse_args()
     exchange = "bench.pyclowder.jobs." + uuid.uuid4().hex[:8]
     queue = "bench.recorder." + uuid.uuid4().hex[:8]
@@ -83,6 +90,7 @@ def main() -> None:
     channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
     channel.queue_declare(queue=queue, durable=True)
     channel.queue_bind(queue=queue, exchange=exchange, routing_key="#")
+    load = os.getloadavg()[0]
     try:
         began = time.perf_counter()
         published = 0
@@ -96,13 +104,18 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "bench.sqlite")
-            store = Store(path)
-            recorder = Recorder(store, uri=URI, queue=queue, exchange=exchange, batch_size=options.batch_size)
+            recorder = Recorder(path, uri=URI, queue=queue, exchange=exchange, batch_size=options.batch_size)
+            own, children = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
             began = time.perf_counter()
             summary = recorder.run(until=lambda r: r.summary.received >= published)
             seconds = time.perf_counter() - began
+            own, children = cpu(resource.RUSAGE_SELF) - own, cpu(resource.RUSAGE_CHILDREN) - children
             print("recorder: %d events (%d new) in %.2f s: %.0f events/s (target 20,000/s), %d batches"
                   % (summary.received, summary.new, seconds, summary.received / seconds, summary.batches))
+            print("  CPU: consumer %.2f s (%.0f events per CPU second), writer %.2f s (%.0f events per CPU second);"
+                  " load average before the run: %.1f"
+                  % (own, summary.received / own, children, summary.received / children, load))
+            store = Store(path, create=False)
             began = time.perf_counter()
             jobs = store.jobs()
             listed = time.perf_counter() - began

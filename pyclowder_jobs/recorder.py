@@ -5,26 +5,36 @@ it is down wait for it.  Messages are taken with manual acks and a large prefetc
 batches (by size, or every ``flush_every`` seconds), and acked with ``multiple=True`` only once the
 batch is committed: a crash or Ctrl-C loses nothing, and the redelivered copies are skipped by the
 store's dedup keys.
+
+The store is written by a child process, so that taking messages from the broker and folding them
+into SQLite run on two cores at once; at most two batches are in flight.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Callable, Deque, List, NoReturn, Optional, Sequence, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 import pika
 import pika.exceptions
 
-from pyclowder_jobs.store import Store
+from pyclowder_jobs.store import Store, StoreError
 
 DEFAULT_URI = "amqp://guest:guest@127.0.0.1:5672/%2f"
 DEFAULT_QUEUE = "pyclowder-jobs.recorder"
 DEFAULT_EXCHANGE = "pyclowder.jobs"
+#: How many batches may be handed to the writer process before the first is committed.
+IN_FLIGHT = 2
 
 
 class BrokerError(Exception):
@@ -76,12 +86,12 @@ def connect(uri: str) -> pika.BlockingConnection:
 
 
 class Recorder:
-    """Moves tap events from a durable queue into a :class:`Store`, one transaction per batch."""
+    """Moves tap events from a durable queue into the store at ``path``, one transaction per batch."""
 
-    def __init__(self, store: Store, *, uri: str = DEFAULT_URI, queue: str = DEFAULT_QUEUE,
+    def __init__(self, path: str, *, uri: str = DEFAULT_URI, queue: str = DEFAULT_QUEUE,
                  exchange: str = DEFAULT_EXCHANGE, bindings: Sequence[str] = ("#",),
-                 batch_size: int = 1000, flush_every: float = 0.5, prefetch: int = 4000) -> None:
-        self.store = store
+                 batch_size: int = 2000, flush_every: float = 0.5, prefetch: int = 5000) -> None:
+        self.path = path
         self.uri = uri
         self.queue = queue
         self.exchange = exchange
@@ -94,6 +104,7 @@ class Recorder:
         self._pending: List[bytes] = []
         self._last_tag = 0
         self._first_pending = 0.0
+        self._in_flight: Deque[Tuple[int, int]] = deque()  # (last delivery tag, messages) per batch
 
     def stop(self) -> None:
         """Ask the running loop to commit what it holds and return (safe from any thread or a signal)."""
@@ -102,10 +113,12 @@ class Recorder:
     def run(self, *, until: Optional[Callable[["Recorder"], bool]] = None,
             on_batch: Optional[Callable[[RecordSummary], None]] = None) -> RecordSummary:
         """Record until :meth:`stop`, SIGINT/SIGTERM (in the main thread), or ``until(self)`` is true."""
+        Store(self.path).close()  # a database that cannot be opened is reported before anything else
         started = time.monotonic()
         restore = _stop_on_signals(self.stop)
-        connection = connect(self.uri)
+        connection = writer = None
         try:
+            connection = connect(self.uri)
             channel = connection.channel()
             channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
             channel.queue_declare(queue=self.queue, durable=True)
@@ -113,12 +126,16 @@ class Recorder:
                 channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=binding)
             channel.basic_qos(prefetch_count=self.prefetch)
             channel.basic_consume(queue=self.queue, on_message_callback=self._take)
+            writer = _Writer(self.path)
             while not self._stop.is_set() and not (until is not None and until(self)):
-                connection.process_data_events(time_limit=min(0.1, self.flush_every))
+                connection.process_data_events(time_limit=0 if self._in_flight else min(0.1, self.flush_every))
+                self._settle(channel, writer, on_batch, wait=len(self._in_flight) >= IN_FLIGHT)
                 if self._pending and (len(self._pending) >= self.batch_size
                                       or time.monotonic() - self._first_pending >= self.flush_every):
-                    self._flush(channel, on_batch)
-            self._flush(channel, on_batch)
+                    self._hand_over(writer)
+            self._hand_over(writer)
+            while self._in_flight:
+                self._settle(channel, writer, on_batch, wait=True)
         except pika.exceptions.ChannelClosedByBroker as exc:
             raise BrokerError("the broker at %s refused the recorder's queue or binding (%s %s): check --queue, "
                               "--exchange and --bind" % (safe_uri(self.uri), exc.reply_code, exc.reply_text)) from exc
@@ -128,8 +145,11 @@ class Recorder:
                               % (safe_uri(self.uri), type(exc).__name__)) from exc
         finally:
             restore()
+            if writer is not None:
+                writer.close()
             self.summary.seconds = time.monotonic() - started
-            _close(connection)
+            if connection is not None:
+                _close(connection)
         return self.summary
 
     def _take(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
@@ -138,36 +158,92 @@ class Recorder:
         self._pending.append(body)
         self._last_tag = method.delivery_tag
 
-    def _flush(self, channel: Any, on_batch: Optional[Callable[[RecordSummary], None]]) -> None:
-        """Commit the pending messages as one batch, then ack them all at once."""
-        if not self._pending:
-            return
-        bodies, self._pending = self._pending, []
-        events, malformed = parse_bodies(bodies)
-        self.summary.new += self.store.add_events(events) if events else 0
-        channel.basic_ack(delivery_tag=self._last_tag, multiple=True)
-        self.summary.received += len(bodies)
-        self.summary.malformed += malformed
-        self.summary.batches += 1
-        if on_batch is not None:
-            on_batch(self.summary)
+    def _hand_over(self, writer: "_Writer") -> None:
+        """Give the pending messages to the writer as one batch."""
+        if self._pending:
+            writer.send(self._pending)
+            self._in_flight.append((self._last_tag, len(self._pending)))
+            self._pending = []
+
+    def _settle(self, channel: Any, writer: "_Writer", on_batch: Optional[Callable[[RecordSummary], None]],
+                wait: bool) -> None:
+        """Ack every batch the writer has committed (``wait``: block for the oldest one)."""
+        while self._in_flight and writer.ready(0.5 if wait else 0):
+            new, malformed = writer.result()
+            tag, count = self._in_flight.popleft()
+            channel.basic_ack(delivery_tag=tag, multiple=True)
+            self.summary.received += count
+            self.summary.new += new
+            self.summary.malformed += malformed
+            self.summary.batches += 1
+            wait = False
+            if on_batch is not None:
+                on_batch(self.summary)
 
 
-def parse_bodies(bodies: Sequence[bytes]) -> tuple:
-    """(the JSON objects among ``bodies``, how many were not JSON objects)."""
-    events, malformed = [], 0
-    loads = json.loads
-    for body in bodies:
+class _Writer:
+    """The child process that parses batches and commits them to the store (``python -m`` this module)."""
+
+    def __init__(self, path: str) -> None:
+        to_child, to_us = os.pipe(), os.pipe()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, path, str(to_child[0]), str(to_us[1])],
+            pass_fds=(to_child[0], to_us[1]), start_new_session=True)  # Ctrl-C is the parent's to handle
+        os.close(to_child[0])
+        os.close(to_us[1])
+        self._out = Connection(to_child[1], readable=False)
+        self._in = Connection(to_us[0], writable=False)
+
+    def send(self, bodies: List[bytes]) -> None:
         try:
-            event = loads(body)
-        except ValueError:
-            malformed += 1
-            continue
-        if type(event) is dict:
-            events.append(event)
-        else:
-            malformed += 1
-    return events, malformed
+            self._out.send(bodies)
+        except OSError:
+            self._died()
+
+    def ready(self, timeout: float) -> bool:
+        return self._in.poll(timeout)
+
+    def result(self) -> Tuple[int, int]:
+        """(new events, malformed messages) of the oldest batch sent; raises what the writer met."""
+        try:
+            found = self._in.recv()
+        except (EOFError, OSError):
+            self._died()
+        if isinstance(found, str):
+            raise StoreError(found)
+        return found
+
+    def close(self) -> None:
+        self._out.close()  # the writer ends when its input ends
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._in.close()
+
+    def _died(self) -> NoReturn:
+        raise StoreError("the store writer stopped unexpectedly (exit code %s): nothing after its last commit "
+                         "was acked; start the recorder again" % self._process.poll())
+
+
+def _write(path: str, inbox: Connection, outbox: Connection) -> None:
+    """The writer process: one transaction per batch received; replies (new, malformed) or an error text."""
+    store = Store(path)
+    try:
+        while True:
+            try:
+                bodies = inbox.recv()
+            except EOFError:
+                return
+            try:
+                new, malformed = store.add_raw(bodies)
+            except Exception as exc:  # pylint: disable=broad-except
+                outbox.send("could not write to %s (%s): check the disk and the file" % (path, exc))
+                return
+            outbox.send((new, malformed))
+    finally:
+        store.close()
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:
@@ -190,3 +266,7 @@ def _close(connection: Any) -> None:
             connection.close()
     except Exception:  # pylint: disable=broad-except
         pass
+
+
+if __name__ == "__main__":  # the writer process started by _Writer: DB path, input fd, output fd
+    _write(sys.argv[1], Connection(int(sys.argv[2]), writable=False), Connection(int(sys.argv[3]), readable=False))

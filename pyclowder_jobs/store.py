@@ -111,10 +111,30 @@ class Store:
         Returns how many events were new.  ``now`` (default: the current time) is the moment the
         refolded rows are computed for.
         """
+        return self._add(((event, None) for event in events), now)
+
+    def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
+        """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
+        pairs, malformed = [], 0
+        loads = json.loads
+        for body in bodies:
+            try:
+                event = loads(body)
+            except ValueError:
+                malformed += 1
+                continue
+            if type(event) is dict:
+                pairs.append((event, body.decode("utf-8") if type(body) is bytes else body))
+            else:
+                malformed += 1
+        return self._add(pairs, now), malformed
+
+    def _add(self, pairs: Iterable[Tuple[Any, Optional[str]]], now: When) -> int:
+        """Append (event, its JSON text or None) pairs and refold, in one transaction."""
         rows, ids, keys, shared = [], set(), set(), set()
         fresh: Dict[str, List[Any]] = {}
-        for event in events:
-            row = _row(event)
+        for event, text in pairs:
+            row = _row(event, text)
             rows.append(row)
             _, kind, job_id, resource, extractor, body, share, plain = row
             if job_id is not None:
@@ -329,14 +349,19 @@ class Store:
         return [fresh.get(job["job_id"], job) for job in found]
 
 
-def _row(event: Any) -> tuple:
+def _row(event: Any, body: Optional[str] = None) -> tuple:
     """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, is plain JSON)."""
     found = normalise(event)
     converted: List[Any] = []
-    body = json.dumps(event, separators=(",", ":"), default=lambda value: converted.append(value) or str(value))
+    if body is None:
+        body = json.dumps(event, separators=(",", ":"),
+                          default=lambda value: converted.append(value) or str(value))
     job_id = resource = extractor = None
     share = False
-    if type(found) is tuple:
+    if _is_log(event):  # a log line: kept for show and the charts, never a status
+        kind = LOG
+        job_id = job_id_text(event.get("job_id"))
+    elif type(found) is tuple:
         kind = STATUS
         job_id, resource, extractor = found[JOB_ID], found[RESOURCE], found[EXTRACTOR]
         extra = found[EXTRA]
@@ -348,10 +373,15 @@ def _row(event: Any) -> tuple:
         kind = HEARTBEAT
     elif found is None:
         kind = LOG
-        job_id = job_id_text(event.get("job_id")) if isinstance(event, dict) else None
     else:
         kind = REJECTED
     return (_dedup_key(event), kind, job_id, resource, extractor, body, share, not converted)
+
+
+def _is_log(event: Any) -> bool:
+    """A log event of the tap (``tracking.kind`` is ``log``)."""
+    tracking = event.get("tracking") if isinstance(event, dict) else None
+    return isinstance(tracking, dict) and tracking.get("kind") == "log"
 
 
 def _dedup_key(event: Any) -> str:

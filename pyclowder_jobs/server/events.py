@@ -19,7 +19,8 @@ from .status import STARTED, SUBMITTED, TERMINAL, classify
 ANONYMOUS_USER = "000000000000000000000000"
 
 # A status record: the sort key (sort time: SUBMITTED moved to the start of its second, SUBMITTED
-# first, time in ms, _id, tracking.seq, content of replies without _id), then job_id, resource,
+# first, time in ms, _id, tracking.seq, content: "" with an _id, tracking.worker with a seq, else
+# the reply's fields joined), then job_id, resource,
 # extractor, state, soft (see status.classify), text, and EXTRA: None or
 # (user, worker, attempt, redelivered, progress) for the few events that carry any of them.
 TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA = range(2, 13)
@@ -55,7 +56,7 @@ def normalise(event: Any) -> Normalised:
     if not isinstance(event, dict):
         return "not a document (a dict), but a %s" % type(event).__name__
     if "extractor_id" in event:
-        return _status_reply(event)
+        return status_reply(event)
     if "listener_id" in event or "resource_ref" in event:
         return _v2_job(event)
     if "extractor_info" in event or ("id" in event and "queue" in event):
@@ -157,23 +158,21 @@ def _iso_ms(text: str) -> Optional[int]:
             moment = datetime.fromisoformat(text[:-1] + "+00:00")
         except ValueError:
             return None
-    return (moment - (_EPOCH_NAIVE if moment.tzinfo is None else _EPOCH_AWARE)) // _MS
+    if moment.tzinfo is None:
+        return round((moment - _EPOCH_NAIVE).total_seconds() * 1000)
+    return round(moment.timestamp() * 1000)
 
 
-def _record(ts: int, idkey: str, seq: int, content: tuple, job_id, resource, extractor, state, soft,
+def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,
             text, extra) -> Record:
-    """A record with its sort key (``_status_reply`` builds the same tuple inline, for speed)."""
+    """A record with its sort key (``status_reply`` builds the same tuple inline, for speed)."""
     if state == SUBMITTED:  # replies have one-second precision: SUBMITTED goes first in its second
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, extractor, state, soft,
                 text, extra)
     return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra)
 
 
-def _number(value: Any) -> Any:
-    return value if type(value) in (int, float, str) else None
-
-
-def _status_reply(event: dict) -> Union[Record, str, None]:
+def status_reply(event: dict) -> Union[Record, str, None]:
     """A v1 ``extractions`` document or a raw status reply (possibly with ``tracking``).
 
     The common cases (ids as text or ``{"$oid"}``, times as ISO text or ``{"$date"}``, texts seen
@@ -217,18 +216,22 @@ def _status_reply(event: dict) -> Union[Record, str, None]:
         if ts is None:
             return "no readable time in start (or tracking.ts)"
     job_id = event.get("job_id")
-    if job_id is not None:
+    if job_id is not None and not (type(job_id) is str and len(job_id) <= 64 and job_id.isascii()
+                                   and job_id.isalnum()):
         job_id = job_id_text(job_id)
     idkey = event.get("_id")
-    if idkey is None:
-        idkey = ""
-        content = (job_id or "", resource, extractor, text, worker or "", attempt or 0)
-    else:
+    if idkey is not None:
         if type(idkey) is dict:
             idkey = idkey.get("$oid")
         if type(idkey) is not str:
-            idkey = id_text(idkey) or ""
-        content = () if idkey else (job_id or "", resource, extractor, text, worker or "", attempt or 0)
+            idkey = id_text(idkey)
+    if idkey:
+        content = ""
+    elif worker is not None and seq >= 0:  # a worker never sends two events with one seq
+        idkey, content = "", worker
+    else:
+        idkey = ""
+        content = "\x00".join((job_id or "", resource, extractor, text, worker or "", str(attempt)))
     if state == SUBMITTED:
         user = id_text(event.get("user_id"))
         if user is not None and user != ANONYMOUS_USER:
@@ -239,10 +242,10 @@ def _status_reply(event: dict) -> Union[Record, str, None]:
 
 
 def _tracking(tracking: dict) -> tuple:
-    """(ts, seq, extra) from a reply's ``tracking`` object."""
+    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown."""
     ts = tracking.get("ts")
     if ts is not None:
-        ts = to_ms(ts)
+        ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
     seq = tracking.get("seq")
     if type(seq) is not int:
         seq = -1
@@ -253,9 +256,8 @@ def _tracking(tracking: dict) -> tuple:
     if type(attempt) is not int or attempt < 1:
         attempt = None
     progress = tracking.get("progress")
-    if progress is not None:
-        progress = ((_number(progress.get("done")), _number(progress.get("total")),
-                     _number(progress.get("unit"))) if type(progress) is dict else None)
+    if type(progress) is not dict:
+        progress = None
     return ts, seq, (None, worker, attempt, tracking.get("redelivered") is True, progress)
 
 
@@ -280,17 +282,17 @@ def _v2_job(event: dict) -> Union[List[Record], str]:
     records = []
     created = to_ms(event.get("created"))
     if created is not None:
-        records.append(_record(created, job_id, 0, (), job_id, resource, extractor, SUBMITTED, False,
+        records.append(_record(created, job_id, 0, "", job_id, resource, extractor, SUBMITTED, False,
                                "CREATED", (user, None, None, False, None) if user else None))
     started = to_ms(event.get("started"))
     if started is not None:
-        records.append(_record(started, job_id, 1, (), job_id, resource, extractor, STARTED, False,
+        records.append(_record(started, job_id, 1, "", job_id, resource, extractor, STARTED, False,
                                "STARTED", None))
     if state is not None and state not in (SUBMITTED, STARTED):
         when = to_ms(event.get("finished")) if state in TERMINAL else None
         when = when if when is not None else to_ms(event.get("updated"))
         if when is not None:
-            records.append(_record(when, job_id, 2, (), job_id, resource, extractor, state, False,
+            records.append(_record(when, job_id, 2, "", job_id, resource, extractor, state, False,
                                    message, None))
     if not records:
         return "listener job without a readable created, started, finished or updated time"
@@ -310,7 +312,7 @@ def _v2_job_update(event: dict) -> Union[Record, str]:
         return "no readable time in timestamp"
     state, soft = classify(text)
     idkey = id_text(event.get("_id")) or ""
-    content = () if idkey else (job_id, text)
+    content = "" if idkey else job_id + "\x00" + text
     return _record(ts, idkey, -1, content, job_id, None, None, state, soft, text, None)
 
 

@@ -18,43 +18,41 @@ from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SU
 
 #: States in which a job waits for a worker to (re)start it.
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
+_new_job = tuple.__new__  # Job's fields in order, without the keyword handling of Job()
 #: A worker is gone when its latest heartbeat is older than this many intervals.
 MISSED_HEARTBEATS = 3
 
 
 class _Run:
-    """The mutable state of one job while events are folded into it.
+    """The mutable state of one job while events are folded into it."""
 
-    Defaults live on the class, so that a new job costs only the few attributes it sets.
-    """
-
-    ambiguous = False
-    resource: Optional[str] = None
-    extractor: Optional[str] = None
-    placed_by_reply = False  # resource and extractor came from a reply, not from SUBMITTED
-    status: Optional[str] = None
-    attempt = 1
-    resubmitted = False  # a RESUBMITTED waits for the start of the next attempt
-    submitted: Optional[int] = None
-    started: Optional[int] = None
-    attempt_start: Optional[int] = None
-    finished: Optional[int] = None
-    user: Optional[str] = None
-    worker: Optional[str] = None  # the worker of the latest event that named one
-    workers: Optional[set] = None
-    progress: Optional[tuple] = None
-    message: Optional[str] = None
-    soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
-    key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
-    id_replies = 0  # events other than SUBMITTED that carried this job's id
-    redelivered = False
-    submitted_late = False  # a SUBMITTED came after other events (clock skew)
+    __slots__ = ("job_id", "synthetic", "ambiguous", "resource", "extractor", "placed_by_reply",
+                 "status", "attempt", "resubmitted", "submitted", "started", "attempt_start",
+                 "finished", "first", "last", "user", "workers", "worker", "progress", "message",
+                 "soft_index", "events", "key", "id_replies", "redelivered", "submitted_late")
 
     def __init__(self, job_id: str, synthetic: bool, ts: int):
         self.job_id = job_id
         self.synthetic = synthetic
         self.first = self.last = ts
         self.events: List[tuple] = []
+        self.ambiguous = False
+        self.resource: Optional[str] = None
+        self.extractor: Optional[str] = None
+        self.placed_by_reply = False  # resource and extractor came from a reply, not SUBMITTED
+        self.status: Optional[str] = None
+        self.attempt = 1
+        self.resubmitted = False  # a RESUBMITTED waits for the start of the next attempt
+        self.submitted = self.started = self.attempt_start = self.finished = None
+        self.user = self.message = None
+        self.worker: Optional[str] = None  # the worker of the latest event that named one
+        self.workers: Optional[set] = None
+        self.progress: Optional[dict] = None
+        self.soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
+        self.key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
+        self.id_replies = 0  # events other than SUBMITTED that carried this job's id
+        self.redelivered = False
+        self.submitted_late = False  # a SUBMITTED came after other events (clock skew)
 
     def apply(self, record: Record) -> None:
         """Fold one event into this job."""
@@ -163,7 +161,7 @@ class Fold:
         self.keys: Dict[Tuple, _Key] = {}
 
     def feed_all(self, records: Iterable[Record]) -> None:
-        """Fold many records, which must already be sorted."""
+        """Fold records, which must sort after every record folded so far, in their order."""
         runs = self.runs
         for record in records:
             job_id = record[JOB_ID]
@@ -208,10 +206,12 @@ class Fold:
             keystate = self.keys[key] = _Key()
         opened = keystate.open
         horizon = ts - self.max_gap
-        if opened:  # a gap longer than max_gap closes the way into a job
-            for run in [run for run in opened if run.last < horizon]:
-                opened.remove(run)
-                run.key = None
+        for run in opened:
+            if run.last < horizon:  # a gap longer than max_gap closes the way into a job
+                for gone in [run for run in opened if run.last < horizon]:
+                    opened.remove(gone)
+                    gone.key = None
+                break
         awaiting, soft_done = keystate.awaiting_done, keystate.soft_done
         if awaiting is not None and awaiting.last < horizon:
             awaiting = keystate.awaiting_done = None
@@ -228,7 +228,7 @@ class Fold:
             run = top or soft_done
 
         if run is None:
-            first = record[IDKEY] or "%s|%r" % (ts, record[CONTENT])
+            first = record[IDKEY] or "%s|%s" % (ts, record[CONTENT])
             job_id = synthetic_id(key[0], key[1], first)
             while job_id in self.runs:  # only twin replies on one key in one millisecond get here
                 job_id += "+"
@@ -236,8 +236,9 @@ class Fold:
         run.apply(record)
 
         if run.status in TERMINAL:
-            if run.key is not None:
-                self._unregister(run)
+            if run.key is not None:  # then it is in this key's open list
+                opened.remove(run)
+                run.key = None
             if run is awaiting and state == SUCCEEDED:
                 keystate.awaiting_done = None
             elif run.status in (FAILED, SKIPPED):
@@ -329,11 +330,17 @@ def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[st
         events = events[:]
     progress = run.progress
     if progress is not None:
-        progress = {"done": progress[0], "total": progress[1], "unit": progress[2]}
-    return Job(run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
+        progress = {"done": _plain(progress.get("done")), "total": _plain(progress.get("total")),
+                    "unit": _plain(progress.get("unit"))}
+    return _new_job(Job, (run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
                run.attempt, submitted, started, finished, run.last,
                None if started is None else max(0, end - started) / 1000,
                None if started is None or submitted is None else max(0, started - submitted) / 1000,
                None if run.attempt_start is None else max(0, end - run.attempt_start) / 1000,
                run.user, sorted(run.workers) if run.workers else [], progress, run.message, stale,
-               successor, events)
+               successor, events))
+
+
+def _plain(value):
+    """A progress figure as JSON can show it (the extractor sends numbers and a unit name)."""
+    return value if type(value) in (int, float, str) else None

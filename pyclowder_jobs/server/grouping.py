@@ -8,7 +8,8 @@ import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Set, Union
 
-from .events import CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, to_ms
+from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, status_reply,
+                     to_ms)
 from .fold import Fold
 from .jobs import JobList, Rejected
 
@@ -37,8 +38,11 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
         inputs = _Inputs()
         records, seen, take = inputs.records, inputs.seen, inputs.take
         for position, event in enumerate(events):
-            found = normalise(event)
-            if type(found) is tuple:  # the common case, inline: a status event
+            if type(event) is dict and "extractor_id" in event:  # the common case, inline
+                found = status_reply(event)
+            else:
+                found = normalise(event)
+            if type(found) is tuple:
                 key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
                 if key not in seen:
                     seen.add(key)
@@ -88,18 +92,28 @@ class JobIndex:
     def add(self, event: Any) -> bool:
         """Take one event or heartbeat; False if it was rejected, ignored or a duplicate."""
         inputs = self._inputs
-        before = len(inputs.records)
-        taken = inputs.take(normalise(event), self._added, event)
+        position = self._added
         self._added += 1
+        found = normalise(event)
+        if type(found) is tuple:  # the common case: one status event
+            if not inputs.take(found, position, event):
+                return False
+            self._fold_new(found)
+            return True
+        before = len(inputs.records)
+        taken = inputs.take(found, position, event)
         for record in inputs.records[before:]:
-            if self._refold:
-                break
-            if self._last is None or record > self._last:
-                self._fold.feed(record)
-                self._last = record
-            else:
-                self._refold = True
+            self._fold_new(record)
         return taken
+
+    def _fold_new(self, record: Record) -> None:
+        if self._refold:
+            return
+        if self._last is None or record > self._last:
+            self._fold.feed(record)
+            self._last = record
+        else:
+            self._refold = True
 
     def add_many(self, events: Iterable[Any]) -> None:
         """Take several events or heartbeats."""
