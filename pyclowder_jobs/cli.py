@@ -1,4 +1,4 @@
-"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch.
+"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, serve.
 
 Each subcommand is one function registered with :func:`command`, next to a function that adds
 its options; a new one (``serve``, ``demo``) is one more such pair, here or in a module imported
@@ -402,6 +402,20 @@ def watch(args: argparse.Namespace) -> int:
     Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(
         console, seconds=args.once, finished=args.finished)
     return 0
+
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    from pyclowder_jobs.web.server import add_options
+    _db_option(parser)
+    add_options(parser)
+
+
+@command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts), and the "
+         "progress-service API for any program (127.0.0.1:8080 by default)", _configure_serve)
+def serve(args: argparse.Namespace) -> int:
+    from pyclowder_jobs.web.server import run
+    return run(args)
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ Routes (all GET, HEAD too; the progress-service calls also take POST with a form
 Every bad parameter is answered with 400 and a message naming it; nothing a client sends makes
 the server answer 500.  It binds to 127.0.0.1 unless told otherwise: it has no authentication.
 
-The command line registers the sub-command with ``add_serve_command(subparsers)``, which sets
-``func=run`` on the parsed arguments (``args.func(args)`` returns the exit status);
-``python -m pyclowder_jobs.web serve ...`` runs it on its own.
+``pyclowder-jobs serve`` (``cli.py``) takes its ``--db`` option and :func:`add_options`, and
+calls :func:`run`; ``python -m pyclowder_jobs.web serve --db FILE`` runs the same on its own.
 """
 import argparse
 import json
@@ -351,17 +350,22 @@ def make_server(store: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
     return JobServer((host, port), WebApp(store))
 
 
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``serve`` other than ``--db``: ``--host``, ``--port``, ``--create``."""
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="address to listen on (default %(default)s; there is no authentication)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0: any free port)")
+    parser.add_argument("--create", action="store_true", help="create the store if FILE does not exist")
+
+
 def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``serve`` on the command line's sub-commands; it runs :func:`run`."""
+    """Register ``serve`` on a set of sub-commands; it runs :func:`run`."""
     parser = subparsers.add_parser(
         "serve", help="serve the web page of the jobs in a store, and the progress-service API",
         description="Serve the jobs of a store as a web page, and the progress-service API "
                     "(create, update, show, render) so that any program can report progress.")
     parser.add_argument("--db", required=True, metavar="FILE", help="the store (SQLite file)")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help="address to listen on (default %(default)s; there is no authentication)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
-    parser.add_argument("--create", action="store_true", help="create the store if FILE does not exist")
+    add_options(parser)
     parser.set_defaults(func=run)
     return parser
 

@@ -9,6 +9,8 @@ import html
 import re
 from typing import Any, Optional
 
+from .. import timefmt
+
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -31,16 +33,7 @@ def when(iso: Optional[str]) -> str:
 
 
 def duration(seconds: Any) -> str:
-    """A duration as people read it: ``0.4 s``, ``42 s``, ``3 min 05 s``, ``2 h 07 min``, ``3 d 4 h``."""
-    if type(seconds) not in (int, float) or seconds != seconds or seconds < 0 or seconds > 1e12:
+    """A duration as the command line shows it (``timefmt.duration``); empty unless a number >= 0."""
+    if type(seconds) not in (int, float) or seconds != seconds or not 0 <= seconds <= 1e12:
         return ""
-    if seconds < 10:
-        return "%.1f s" % seconds
-    whole = int(seconds)
-    if whole < 60:
-        return "%d s" % whole
-    if whole < 3600:
-        return "%d min %02d s" % divmod(whole, 60)
-    if whole < 86400:
-        return "%d h %02d min" % (whole // 3600, whole % 3600 // 60)
-    return "%d d %d h" % (whole // 86400, whole % 86400 // 3600)
+    return timefmt.duration(seconds)

@@ -4,16 +4,22 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
 from web_events import JOB, sample_events
 
+from pyclowder_jobs.cli import main
 from pyclowder_jobs.store import Store
 
 
-def test_serve_runs_until_interrupted(tmp_path):
+COMMANDS = [[sys.executable, "-m", "pyclowder_jobs.cli"], [sys.executable, "-m", "pyclowder_jobs.web"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=["pyclowder-jobs", "python -m pyclowder_jobs.web"])
+def test_serve_runs_until_interrupted(tmp_path, command):
     path = str(tmp_path / "jobs.db")
     with Store(path) as store:
         store.add_events(sample_events())
-    process = subprocess.Popen([sys.executable, "-m", "pyclowder_jobs.web", "serve", "--db", path, "--port", "0"],
+    process = subprocess.Popen(command + ["serve", "--db", path, "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
@@ -30,9 +36,21 @@ def test_serve_runs_until_interrupted(tmp_path):
         assert store.job("cli")["workers"] == ["w"]
 
 
-def test_serve_refuses_a_missing_store_unless_asked_to_create_it(tmp_path):
+@pytest.mark.parametrize("command", COMMANDS, ids=["pyclowder-jobs", "python -m pyclowder_jobs.web"])
+def test_serve_refuses_a_missing_store_unless_asked_to_create_it(tmp_path, command):
     path = str(tmp_path / "missing.db")
-    result = subprocess.run([sys.executable, "-m", "pyclowder_jobs.web", "serve", "--db", path, "--port", "0"],
+    result = subprocess.run(command + ["serve", "--db", path, "--port", "0"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "no database at %s" % path in result.stderr and "--create" in result.stderr
+
+
+def test_serve_is_listed_by_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "serve" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    for option in ("--db", "--host", "--port", "--create"):
+        assert option in help_text

@@ -166,8 +166,8 @@ def test_long_job_lists_show_the_latest_events_only():
     assert "The 5 earliest events are not shown." in "".join(parsed.text)
 
 
-@pytest.mark.parametrize("seconds, text", [(0.42, "0.4 s"), (42, "42 s"), (185, "3 min 05 s"),
-                                           (7620, "2 h 07 min"), (273600, "3 d 4 h"), (None, ""),
+@pytest.mark.parametrize("seconds, text", [(0.42, "0.4 s"), (42, "42 s"), (185, "3 min 5 s"),
+                                           (7620, "2 h 7 min"), (273600, "3 d 4 h"), (None, ""),
                                            (-1, ""), (float("nan"), ""), ("5", "")])
 def test_durations_read_naturally(seconds, text):
     assert duration(seconds) == text
