@@ -98,6 +98,8 @@ class Store:
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: the indexes of a large store stay in memory
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")  # fewer, larger checkpoints while recording
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError("cannot open the database %s (%s): check the path, or give another --db"
