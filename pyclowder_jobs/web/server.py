@@ -291,6 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: "JobServer"
     server_version = "pyclowder-jobs"
     protocol_version = "HTTP/1.1"
+    #: Seconds a client may take to send a request before its connection is closed.
+    timeout = 60
 
     def do_GET(self) -> None:  # noqa: N802 (the name http.server looks for)
         self._answer("GET")
@@ -304,6 +306,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str) -> None:
         body = b""
         if method == "POST":
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self._send(_error(self.path, HTTPStatus.LENGTH_REQUIRED,
+                                  "send the form with a Content-Length, not in chunks"), method, close=True)
+                return
             length = self.headers.get("Content-Length", "0")
             if not length.isdigit() or int(length) > MAX_BODY:
                 self._send(_error(self.path, HTTPStatus.REQUEST_ENTITY_TOO_LARGE,

@@ -162,6 +162,14 @@ def test_a_body_too_large_is_refused(web):
     assert "at most %d bytes" % MAX_BODY in answer.json()["error"]
 
 
+def test_a_chunked_body_is_refused(web):
+    host, port = web.base[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"POST /update HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\njobid\r\n0\r\n\r\n")
+        assert raw.recv(4096).startswith(b"HTTP/1.1 411 ")
+    assert web.get("/").status == 200
+
+
 def test_a_body_that_is_not_utf8_is_refused(web):
     answer = web.request("/update", data=b"jobid=\xff", headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status == 400 and "UTF-8" in answer.json()["error"]
