@@ -198,6 +198,20 @@ def test_a_store_error_is_a_logged_500_and_the_server_goes_on(web, store, monkey
     assert web.get("/jobs/" + JOB).status == 200
 
 
+def test_hostile_events_in_the_store_are_shown_as_text(web, store):
+    evil = "<script>alert(1)</script>\x01"
+    store.add_events([submitted(50, job="evil", resource=evil, extractor=evil),
+                      progress(51, 1, 2, job="evil", worker=evil, resource=evil, extractor=evil, unit=evil)])
+    for target in ("/", "/jobs/evil", "/jobs/evil/chart.svg"):
+        answer = web.get(target)
+        assert answer.status == 200, target
+        assert "<script>alert" not in answer.text and "\x01" not in answer.text, target
+    ElementTree.fromstring(web.get("/jobs/evil/chart.svg").text)
+    answer = web.get("/jobs/evil.json")
+    assert answer.headers["Content-Type"] == "application/json" and answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.json()["resource_id"] == evil
+
+
 def test_the_page_shows_what_arrives_while_it_runs(web, store):
     store.add_events([progress(30, 9, 10, worker="worker-c")])
     assert 'data-worker="worker-c"' in web.get("/jobs/%s/chart.svg" % JOB).text
