@@ -5,21 +5,25 @@ Accepted: Clowder v1 ``extractions`` documents (pymongo types or Mongo extended 
 ``tracking`` object) and heartbeats.  Anything else comes back as a rejection reason, never an
 exception.
 
-A status event becomes a plain tuple (see ``Record``'s field order below) because half a million of
-them must be built and sorted per second; the first six fields are its sort key (DESIGN 5.5 rule 2).
+A status event becomes a plain tuple (field order below) because half a million of them must be
+built and sorted per second; its first six fields are its sort key (DESIGN 5.5 rule 2).
 """
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, FrozenSet, List, NamedTuple, Optional, Tuple, Union
 
+from .status import CACHE as STATUS_CACHE
 from .status import STARTED, SUBMITTED, TERMINAL, classify
 
 #: The anonymous user of Clowder v1: replies carry it, it is never the submitter.
 ANONYMOUS_USER = "000000000000000000000000"
 
-# Field positions in a status record.
-K0, RANK, TS, IDKEY, SEQ, CONTENT = 0, 1, 2, 3, 4, 5
-JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, USER, WORKER, ATTEMPT, REDELIVERED, PROGRESS = range(6, 17)
+# A status record: the sort key (sort time: SUBMITTED moved to the start of its second, SUBMITTED
+# first, time in ms, _id, tracking.seq, content: "" with an _id, tracking.worker with a seq, else
+# the reply's fields joined), then job_id, resource,
+# extractor, state, soft (see status.classify), text, and EXTRA: None or
+# (user, worker, attempt, redelivered, progress) for the few events that carry any of them.
+TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA = range(2, 13)
 
 Record = Tuple[Any, ...]
 
@@ -38,6 +42,9 @@ Normalised = Union[Record, List[Record], Heartbeat, str, None]
 
 _EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
+_MS = timedelta(milliseconds=1)
+_MIN_MS = (datetime(1, 1, 1) - _EPOCH_NAIVE) // _MS  # what a datetime can show
+_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000) - _EPOCH_NAIVE) // _MS
 _JOB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _NOT_IDS = (list, tuple, set, frozenset, dict, bool, float, bytes)
 _EXTRACTOR_CACHE_SIZE = 1024
@@ -49,7 +56,7 @@ def normalise(event: Any) -> Normalised:
     if not isinstance(event, dict):
         return "not a document (a dict), but a %s" % type(event).__name__
     if "extractor_id" in event:
-        return _status_reply(event)
+        return status_reply(event)
     if "listener_id" in event or "resource_ref" in event:
         return _v2_job(event)
     if "extractor_info" in event or ("id" in event and "queue" in event):
@@ -60,29 +67,36 @@ def normalise(event: Any) -> Normalised:
 
 
 def to_ms(value: Any) -> Optional[int]:
-    """Milliseconds since the epoch (UTC) of a datetime, ISO text, ``{"$date": ...}`` or seconds."""
+    """Milliseconds since the epoch (UTC) of a datetime, ISO text, ``{"$date": ...}`` or seconds.
+
+    Naive datetimes and texts without an offset are UTC (pymongo's datetimes, pyclowder 1.x).
+    """
     kind = type(value)
-    if kind is str:
-        return _iso_ms(value)
     if kind is dict:
         value = value.get("$date")
         kind = type(value)
-        if kind is str:
-            return _iso_ms(value)
         if kind is dict:
             value = value.get("$numberLong")
             try:
-                return int(value)
+                value = int(value)
             except (TypeError, ValueError):
                 return None
-        return value if kind is int else None
+            kind = int
+        if kind is int:  # extended JSON: milliseconds
+            return value if _MIN_MS <= value <= _MAX_MS else None
+    if kind is str:
+        return _iso_ms(value)
     if isinstance(value, datetime):
-        return _delta_ms(value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH_AWARE))
+        try:
+            return (value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH_AWARE)) // _MS
+        except (TypeError, ValueError, OverflowError):  # a tzinfo whose utcoffset is broken
+            return None
     if kind is int or kind is float:
         try:
-            return round(value * 1000)
+            value = round(value * 1000)
         except (OverflowError, ValueError):
             return None
+        return value if _MIN_MS <= value <= _MAX_MS else None
     return None
 
 
@@ -107,8 +121,11 @@ def id_text(value: Any) -> Optional[str]:
 
 def job_id_text(value: Any) -> Optional[str]:
     """A usable job id (DESIGN 5.1 rule 1: at most 64 of ``[A-Za-z0-9._:-]``), else None."""
-    value = id_text(value)
-    if value is not None and _JOB_ID.fullmatch(value):
+    if type(value) is not str:
+        value = id_text(value)
+        if value is None:
+            return None
+    if len(value) <= 64 and value.isascii() and value.isalnum() or _JOB_ID.fullmatch(value):
         return value
     return None
 
@@ -131,87 +148,117 @@ def extractor_name(name: str) -> str:
     return found
 
 
-def _delta_ms(delta: timedelta) -> int:
-    return delta.days * 86400000 + delta.seconds * 1000 + (delta.microseconds + 500) // 1000
-
-
 def _iso_ms(text: str) -> Optional[int]:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         if not text.endswith(("Z", "z")):
             return None
-        try:  # Python before 3.11 does not read "Z"
+        try:  # Python before 3.11 does not read a trailing "Z"
             moment = datetime.fromisoformat(text[:-1] + "+00:00")
         except ValueError:
             return None
-    return _delta_ms(moment - (_EPOCH_NAIVE if moment.tzinfo is None else _EPOCH_AWARE))
+    if moment.tzinfo is None:
+        return round((moment - _EPOCH_NAIVE).total_seconds() * 1000)
+    return round(moment.timestamp() * 1000)
 
 
-def _record(ts: int, idkey: str, seq: int, content: tuple, job_id, resource, extractor, state, soft,
-            text, user, worker, attempt, redelivered, progress) -> Record:
+def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,
+            text, extra) -> Record:
+    """A record with its sort key (``status_reply`` builds the same tuple inline, for speed)."""
     if state == SUBMITTED:  # replies have one-second precision: SUBMITTED goes first in its second
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, extractor, state, soft,
-                text, user, worker, attempt, redelivered, progress)
-    return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, user,
-            worker, attempt, redelivered, progress)
+                text, extra)
+    return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra)
 
 
-def _number(value: Any) -> Any:
-    return value if type(value) in (int, float, str) else None
+def status_reply(event: dict) -> Union[Record, str, None]:
+    """A v1 ``extractions`` document or a raw status reply (possibly with ``tracking``).
 
-
-def _status_reply(event: dict) -> Union[Record, str, None]:
-    """A v1 ``extractions`` document or a raw status reply (possibly with ``tracking``)."""
-    tracking = event.get("tracking")
-    worker = attempt = progress = ts = None
-    seq, redelivered = -1, False
-    if type(tracking) is dict:
-        kind = tracking.get("kind")
-        if kind == "log":
-            return None
-        ts = to_ms(tracking.get("ts"))
-        seq = tracking.get("seq")
-        if type(seq) is not int:
-            seq = -1
-        worker = tracking.get("worker")
-        if type(worker) is not str:
-            worker = None
-        attempt = tracking.get("attempt")
-        if type(attempt) is not int or attempt < 1:
-            attempt = None
-        redelivered = tracking.get("redelivered") is True
-        found = tracking.get("progress")
-        if type(found) is dict:
-            progress = (_number(found.get("done")), _number(found.get("total")), _number(found.get("unit")))
+    The common cases (ids as text or ``{"$oid"}``, times as ISO text or ``{"$date"}``, texts seen
+    before) are handled inline: this runs for every stored event.
+    """
     text = event.get("status")
     if type(text) is not str:
         return "status is missing or not text"
-    resource = id_text(event.get("file_id"))
-    if resource is None:
-        return "no file_id (the resource id)"
+    found = STATUS_CACHE.get(text)
+    state, soft = found if found is not None else classify(text)
+    resource = event.get("file_id")
+    if type(resource) is dict:
+        resource = resource.get("$oid")
+    if type(resource) is not str:
+        resource = id_text(resource)
+        if resource is None:
+            return "no file_id (the resource id)"
     extractor = event.get("extractor_id")
-    if type(extractor) is not str or not extractor.strip():
+    if type(extractor) is not str or not extractor:
         return "extractor_id is missing or not text"
+    name = _extractors.get(extractor)
+    if name is None:
+        name = extractor_name(extractor)
+    tracking = event.get("tracking")
+    seq = -1
+    worker = attempt = extra = ts = None
+    if tracking is not None:
+        if type(tracking) is not dict:
+            return "tracking is not an object"
+        if tracking.get("kind") == "log":
+            return None
+        ts, seq, extra = _tracking(tracking)
+        worker, attempt = extra[1], extra[2]
     if ts is None:
-        ts = to_ms(event.get("start"))
+        ts = event.get("start")
+        if type(ts) is dict:
+            inner = ts.get("$date")
+            ts = _iso_ms(inner) if type(inner) is str else to_ms(ts)
+        else:
+            ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
         if ts is None:
             return "no readable time in start (or tracking.ts)"
-    state, soft = classify(text)
     job_id = event.get("job_id")
-    if job_id is not None:
+    if job_id is not None and not (type(job_id) is str and len(job_id) <= 64 and job_id.isascii()
+                                   and job_id.isalnum()):
         job_id = job_id_text(job_id)
-    user = None
+    idkey = event.get("_id")
+    if idkey is not None:
+        if type(idkey) is dict:
+            idkey = idkey.get("$oid")
+        if type(idkey) is not str:
+            idkey = id_text(idkey)
+    if idkey:
+        content = ""
+    elif worker is not None and seq >= 0:  # a worker never sends two events with one seq
+        idkey, content = "", worker
+    else:
+        idkey = ""
+        content = "\x00".join((job_id or "", resource, extractor, text, worker or "", str(attempt)))
     if state == SUBMITTED:
         user = id_text(event.get("user_id"))
-        if user == ANONYMOUS_USER:
-            user = None
-    idkey = event.get("_id")
-    idkey = "" if idkey is None else (id_text(idkey) or "")
-    content = () if idkey else (job_id or "", resource, extractor, text, worker or "",
-                                str(attempt), repr(progress))
-    return _record(ts, idkey, seq, content, job_id, resource, extractor_name(extractor), state, soft,
-                   text, user, worker, attempt, redelivered, progress)
+        if user is not None and user != ANONYMOUS_USER:
+            extra = (user,) + extra[1:] if extra else (user, None, None, False, None)
+        return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, name, state, soft, text,
+                extra)
+    return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra)
+
+
+def _tracking(tracking: dict) -> tuple:
+    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown."""
+    ts = tracking.get("ts")
+    if ts is not None:
+        ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
+    seq = tracking.get("seq")
+    if type(seq) is not int:
+        seq = -1
+    worker = tracking.get("worker")
+    if type(worker) is not str:
+        worker = None
+    attempt = tracking.get("attempt")
+    if type(attempt) is not int or attempt < 1:
+        attempt = None
+    progress = tracking.get("progress")
+    if type(progress) is not dict:
+        progress = None
+    return ts, seq, (None, worker, attempt, tracking.get("redelivered") is True, progress)
 
 
 def _v2_job(event: dict) -> Union[List[Record], str]:
@@ -235,18 +282,18 @@ def _v2_job(event: dict) -> Union[List[Record], str]:
     records = []
     created = to_ms(event.get("created"))
     if created is not None:
-        records.append(_record(created, job_id, 0, (), job_id, resource, extractor, SUBMITTED, False,
-                               "CREATED", user, None, None, False, None))
+        records.append(_record(created, job_id, 0, "", job_id, resource, extractor, SUBMITTED, False,
+                               "CREATED", (user, None, None, False, None) if user else None))
     started = to_ms(event.get("started"))
     if started is not None:
-        records.append(_record(started, job_id, 1, (), job_id, resource, extractor, STARTED, False,
-                               "STARTED", None, None, None, False, None))
+        records.append(_record(started, job_id, 1, "", job_id, resource, extractor, STARTED, False,
+                               "STARTED", None))
     if state is not None and state not in (SUBMITTED, STARTED):
         when = to_ms(event.get("finished")) if state in TERMINAL else None
         when = when if when is not None else to_ms(event.get("updated"))
         if when is not None:
-            records.append(_record(when, job_id, 2, (), job_id, resource, extractor, state, False,
-                                   message, None, None, None, False, None))
+            records.append(_record(when, job_id, 2, "", job_id, resource, extractor, state, False,
+                                   message, None))
     if not records:
         return "listener job without a readable created, started, finished or updated time"
     return records
@@ -265,9 +312,8 @@ def _v2_job_update(event: dict) -> Union[Record, str]:
         return "no readable time in timestamp"
     state, soft = classify(text)
     idkey = id_text(event.get("_id")) or ""
-    content = () if idkey else (job_id, text)
-    return _record(ts, idkey, -1, content, job_id, None, None, state, soft, text, None, None, None,
-                   False, None)
+    content = "" if idkey else job_id + "\x00" + text
+    return _record(ts, idkey, -1, content, job_id, None, None, state, soft, text, None)
 
 
 def _heartbeat(event: dict) -> Union[Heartbeat, str]:

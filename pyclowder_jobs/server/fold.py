@@ -10,13 +10,15 @@ moment of asking: LOST, stale, elapsed times.
 import hashlib
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .events import Heartbeat, Record
+from .events import (CONTENT, EXTRA, EXTRACTOR, IDKEY, JOB_ID, RESOURCE, SOFT, STATE, TEXT, TS,
+                     Heartbeat, Record)
 from .jobs import Job
 from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SUBMITTED, SUCCEEDED,
                      TERMINAL)
 
 #: States in which a job waits for a worker to (re)start it.
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
+_new_job = tuple.__new__  # Job's fields in order, without the keyword handling of Job()
 #: A worker is gone when its latest heartbeat is older than this many intervals.
 MISSED_HEARTBEATS = 3
 
@@ -32,33 +34,54 @@ class _Run:
     def __init__(self, job_id: str, synthetic: bool, ts: int):
         self.job_id = job_id
         self.synthetic = synthetic
+        self.first = self.last = ts
+        self.events: List[tuple] = []
         self.ambiguous = False
-        self.resource = self.extractor = None
-        self.placed_by_reply = False
+        self.resource: Optional[str] = None
+        self.extractor: Optional[str] = None
+        self.placed_by_reply = False  # resource and extractor came from a reply, not SUBMITTED
         self.status: Optional[str] = None
         self.attempt = 1
-        self.resubmitted = False
+        self.resubmitted = False  # a RESUBMITTED waits for the start of the next attempt
         self.submitted = self.started = self.attempt_start = self.finished = None
-        self.first = self.last = ts
-        self.user = self.worker = self.progress = self.message = None
+        self.user = self.message = None
+        self.worker: Optional[str] = None  # the worker of the latest event that named one
         self.workers: Optional[set] = None
-        self.soft_index = -1  # index of the DONE that may have been a mid-job text, or -1
-        self.events: List[tuple] = []
+        self.progress: Optional[dict] = None
+        self.soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
         self.key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
-        self.id_replies = 0
+        self.id_replies = 0  # events other than SUBMITTED that carried this job's id
         self.redelivered = False
-        self.submitted_late = False
+        self.submitted_late = False  # a SUBMITTED came after other events (clock skew)
 
-    def apply(self, ts: int, idkey: str, state: str, soft: bool, text: str, user, worker, attempt,
-              redelivered: bool, progress, resource, extractor) -> None:
+    def apply(self, record: Record) -> None:
         """Fold one event into this job."""
-        new_attempt = attempt is not None and attempt > self.attempt
-        if new_attempt:
-            self.attempt = attempt
-            self.resubmitted = False
-        status = self.status
+        ts = record[TS]
+        state = record[STATE]
+        extra = record[EXTRA]
+        if extra is not None:
+            user, worker, attempt, redelivered, progress = extra
+            if attempt is not None and attempt > self.attempt:  # a new attempt, told by the worker
+                self.attempt = attempt
+                self.resubmitted = False
+                if self.status in TERMINAL:
+                    self.status = None
+                    self.soft_index = -1
+                    self.finished = None
+            if worker is not None:
+                self.worker = worker
+                if self.workers is None:
+                    self.workers = {worker}
+                else:
+                    self.workers.add(worker)
+            if progress is not None:
+                self.progress = progress
+            if redelivered:
+                self.redelivered = True
+        else:
+            user = None
         moves = True
-        if status in TERMINAL and not new_attempt:
+        if self.status in TERMINAL:
             if self.soft_index < 0 or state == STARTED or state == SUBMITTED:
                 moves = False  # late events never move a finished job back
             else:  # the earlier DONE was a mid-job text: it counts as progress
@@ -95,30 +118,21 @@ class _Run:
             elif state in TERMINAL:
                 self.status = state
                 self.finished = ts
-                self.soft_index = len(self.events) if soft else -1
+                self.soft_index = len(self.events) if record[SOFT] else -1
             else:
                 self.status = state
-            self.message = text
-        self.events.append((idkey or None, ts, state, text, self.attempt))
+            self.message = record[TEXT]
+        self.events.append((record[IDKEY] or None, ts, state, record[TEXT], self.attempt))
         if ts > self.last:
             self.last = ts
         elif ts < self.first:
             self.first = ts
-        if worker is not None:
-            self.worker = worker
-            if self.workers is None:
-                self.workers = {worker}
-            else:
-                self.workers.add(worker)
-        if progress is not None:
-            self.progress = progress
-        if redelivered:
-            self.redelivered = True
+        resource = record[RESOURCE]
         if resource is not None and not self.placed_by_reply:
             if state != SUBMITTED:  # dataset.file.added: SUBMITTED names the file, replies the dataset
-                self.resource, self.extractor, self.placed_by_reply = resource, extractor, True
+                self.resource, self.extractor, self.placed_by_reply = resource, record[EXTRACTOR], True
             elif self.resource is None:
-                self.resource, self.extractor = resource, extractor
+                self.resource, self.extractor = resource, record[EXTRACTOR]
 
 
 class _Key:
@@ -147,27 +161,24 @@ class Fold:
         self.keys: Dict[Tuple, _Key] = {}
 
     def feed_all(self, records: Iterable[Record]) -> None:
-        """Fold many records, which must already be sorted."""
+        """Fold records, which must sort after every record folded so far, in their order."""
         runs = self.runs
-        idless = self._idless
-        for (_, _, ts, idkey, _, _, job_id, resource, extractor, state, soft, text, user, worker,
-             attempt, redelivered, progress) in records:
+        for record in records:
+            job_id = record[JOB_ID]
             if job_id is None:
-                idless(ts, idkey, state, soft, text, user, worker, attempt, redelivered, progress,
-                       resource, extractor)
+                self._idless(record)
                 continue
             run = runs.get(job_id)
             if run is None:
-                run = runs[job_id] = _Run(job_id, False, ts)
-            if state == SUBMITTED:
-                if run.id_replies == 0 and run.key is None and resource is not None:
-                    self._register(run, (resource, extractor))
+                run = runs[job_id] = _Run(job_id, False, record[TS])
+            if record[STATE] == SUBMITTED:
+                if run.id_replies == 0 and run.key is None and record[RESOURCE] is not None:
+                    self._register(run, (record[RESOURCE], record[EXTRACTOR]))
             else:
                 run.id_replies += 1
                 if run.key is not None:
                     self._unregister(run)
-            run.apply(ts, idkey, state, soft, text, user, worker, attempt, redelivered, progress,
-                      resource, extractor)
+            run.apply(record)
 
     def feed(self, record: Record) -> None:
         """Fold one record that sorts after every record folded so far."""
@@ -187,19 +198,20 @@ class Fold:
             opened.remove(run)
         run.key = None
 
-    def _idless(self, ts, idkey, state, soft, text, user, worker, attempt, redelivered, progress,
-                resource, extractor) -> None:
-        key = (resource, extractor)
+    def _idless(self, record: Record) -> None:
+        ts, state = record[TS], record[STATE]
+        key = (record[RESOURCE], record[EXTRACTOR])
         keystate = self.keys.get(key)
         if keystate is None:
             keystate = self.keys[key] = _Key()
         opened = keystate.open
         horizon = ts - self.max_gap
-        if opened:  # a gap longer than max_gap closes the way into a job
-            gone = [run for run in opened if run.last < horizon]
-            for run in gone:
-                opened.remove(run)
-                run.key = None
+        for run in opened:
+            if run.last < horizon:  # a gap longer than max_gap closes the way into a job
+                for gone in [run for run in opened if run.last < horizon]:
+                    opened.remove(gone)
+                    gone.key = None
+                break
         awaiting, soft_done = keystate.awaiting_done, keystate.soft_done
         if awaiting is not None and awaiting.last < horizon:
             awaiting = keystate.awaiting_done = None
@@ -216,17 +228,17 @@ class Fold:
             run = top or soft_done
 
         if run is None:
-            first = idkey or "%s|%r|%s|%s" % (ts, text, worker, attempt)
-            job_id = synthetic_id(resource, extractor, first)
+            first = record[IDKEY] or "%s|%s" % (ts, record[CONTENT])
+            job_id = synthetic_id(key[0], key[1], first)
             while job_id in self.runs:  # only twin replies on one key in one millisecond get here
                 job_id += "+"
             run = self.runs[job_id] = _Run(job_id, True, ts)
-        run.apply(ts, idkey, state, soft, text, user, worker, attempt, redelivered, progress,
-                  resource, extractor)
+        run.apply(record)
 
         if run.status in TERMINAL:
-            if run.key is not None:
-                self._unregister(run)
+            if run.key is not None:  # then it is in this key's open list
+                opened.remove(run)
+                run.key = None
             if run is awaiting and state == SUCCEEDED:
                 keystate.awaiting_done = None
             elif run.status in (FAILED, SKIPPED):
@@ -242,8 +254,12 @@ class Fold:
             for other in opened:
                 other.ambiguous = True
 
-    def finish(self, heartbeats: Iterable[Heartbeat], now: int, stale_after: int) -> List[Job]:
-        """Jobs as of ``now`` (ms): LOST, stale and durations applied, oldest first."""
+    def finish(self, heartbeats: Iterable[Heartbeat], now: int, stale_after: int,
+               final: bool = False) -> List[Job]:
+        """Jobs as of ``now`` (ms), in the order of their first events: LOST, stale, durations.
+
+        ``final`` says no event will be folded afterwards, so jobs may share the fold's lists.
+        """
         latest: Dict[str, Heartbeat] = {}
         for beat in heartbeats:
             if beat.ts is None or beat.interval is None or beat.ts > now:
@@ -253,16 +269,16 @@ class Fold:
                 latest[beat.worker] = beat
         successors = self._successors()
         jobs = []
-        for run in sorted(self.runs.values(), key=_age):
+        append = jobs.append
+        for run in self.runs.values():
             status = run.status
             stale = lost = False
             successor = None
             if status not in TERMINAL:
                 successor = successors.get(run.job_id)
-                lost = successor is not None
                 beat = latest.get(run.worker) if run.worker is not None else None
-                if lost:
-                    pass
+                if successor is not None:
+                    lost = True
                 elif beat is not None:
                     lost = (now - beat.ts > MISSED_HEARTBEATS * beat.interval
                             or (not run.synthetic and beat.ts >= run.last + beat.interval
@@ -271,7 +287,7 @@ class Fold:
                     stale = True
                 if lost:
                     status = LOST
-            jobs.append(_job(run, status, lost, stale, successor, now))
+            append(_job(run, status, lost, stale, successor, now, final))
         return jobs
 
     def _successors(self) -> Dict[str, str]:
@@ -302,25 +318,29 @@ def _age(run: _Run) -> Tuple[int, str]:
     return run.first, run.job_id
 
 
-def _seconds(end: Optional[int], start: Optional[int]) -> Optional[float]:
-    if end is None or start is None:
-        return None
-    return max(0, end - start) / 1000.0
-
-
-def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[str], now: int) -> Job:
-    end = run.finished
-    if end is None:
-        end = run.last if lost else now
+def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[str], now: int,
+         final: bool) -> Job:
+    """The immutable record of a job; durations in seconds (DESIGN 5.5 rule 7)."""
+    started, finished, submitted = run.started, run.finished, run.submitted
+    end = finished if finished is not None else run.last if lost else now
     events = run.events
     if run.submitted_late:
         events = [e for e in events if e[2] == SUBMITTED] + [e for e in events if e[2] != SUBMITTED]
+    elif not final:
+        events = events[:]
     progress = run.progress
     if progress is not None:
-        progress = {"done": progress[0], "total": progress[1], "unit": progress[2]}
-    return Job(run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
-               run.attempt, run.submitted, run.started, run.finished, run.last,
-               _seconds(end, run.started), _seconds(run.started, run.submitted),
-               _seconds(end, run.attempt_start), run.user,
-               sorted(run.workers) if run.workers else [], progress, run.message, stale, successor,
-               list(events))
+        progress = {"done": _plain(progress.get("done")), "total": _plain(progress.get("total")),
+                    "unit": _plain(progress.get("unit"))}
+    return _new_job(Job, (run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
+               run.attempt, submitted, started, finished, run.last,
+               None if started is None else max(0, end - started) / 1000,
+               None if started is None or submitted is None else max(0, started - submitted) / 1000,
+               None if run.attempt_start is None else max(0, end - run.attempt_start) / 1000,
+               run.user, sorted(run.workers) if run.workers else [], progress, run.message, stale,
+               successor, events))
+
+
+def _plain(value):
+    """A progress figure as JSON can show it (the extractor sends numbers and a unit name)."""
+    return value if type(value) in (int, float, str) else None

@@ -3,11 +3,13 @@
 Both normalise, drop duplicates, sort (DESIGN 5.5 rule 2) and fold; so for the same events they
 give the same jobs, whatever the order of arrival.
 """
+import gc
 import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Set, Union
 
-from .events import Heartbeat, Record, normalise, to_ms
+from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, status_reply,
+                     to_ms)
 from .fold import Fold
 from .jobs import JobList, Rejected
 
@@ -29,17 +31,34 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
     Returns a :class:`JobList` of :class:`Job`, oldest first; its ``rejected`` lists what could
     not be used and why, its ``ignored`` counts log lines.  Never raises on a bad event.
     """
-    inputs = _Inputs()
-    take = inputs.take
-    for position, event in enumerate(events):
-        take(normalise(event), position, event)
-    for position, beat in enumerate(heartbeats):
-        inputs.take(normalise(beat), "heartbeats[%d]" % position, beat)
-    inputs.records.sort()
-    fold = Fold(_ms(max_gap))
-    fold.feed_all(inputs.records)
-    jobs = fold.finish(inputs.heartbeats, _now_ms(now), _ms(stale_after))
-    return JobList(jobs, inputs.rejected, inputs.ignored)
+    now_ms = _now_ms(now)
+    collecting = gc.isenabled()
+    gc.disable()  # a million new tuples would set off full collections over the caller's data
+    try:
+        inputs = _Inputs()
+        records, seen, take = inputs.records, inputs.seen, inputs.take
+        for position, event in enumerate(events):
+            if type(event) is dict and "extractor_id" in event:  # the common case, inline
+                found = status_reply(event)
+            else:
+                found = normalise(event)
+            if type(found) is tuple:
+                key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
+                if key not in seen:
+                    seen.add(key)
+                    records.append(found)
+            else:
+                take(found, position, event)
+        for position, beat in enumerate(heartbeats):
+            take(normalise(beat), "heartbeats[%d]" % position, beat)
+        records.sort()
+        fold = Fold(_ms(max_gap))
+        fold.feed_all(records)
+        jobs = fold.finish(inputs.heartbeats, now_ms, _ms(stale_after), final=True)
+        return JobList(jobs, inputs.rejected, inputs.ignored)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class JobIndex:
@@ -73,18 +92,28 @@ class JobIndex:
     def add(self, event: Any) -> bool:
         """Take one event or heartbeat; False if it was rejected, ignored or a duplicate."""
         inputs = self._inputs
-        before = len(inputs.records)
-        taken = inputs.take(normalise(event), self._added, event)
+        position = self._added
         self._added += 1
+        found = normalise(event)
+        if type(found) is tuple:  # the common case: one status event
+            if not inputs.take(found, position, event):
+                return False
+            self._fold_new(found)
+            return True
+        before = len(inputs.records)
+        taken = inputs.take(found, position, event)
         for record in inputs.records[before:]:
-            if self._refold:
-                break
-            if self._last is None or record > self._last:
-                self._fold.feed(record)
-                self._last = record
-            else:
-                self._refold = True
+            self._fold_new(record)
         return taken
+
+    def _fold_new(self, record: Record) -> None:
+        if self._refold:
+            return
+        if self._last is None or record > self._last:
+            self._fold.feed(record)
+            self._last = record
+        else:
+            self._refold = True
 
     def add_many(self, events: Iterable[Any]) -> None:
         """Take several events or heartbeats."""
@@ -120,7 +149,7 @@ class _Inputs:
     def take(self, found: Any, position: Union[int, str], event: Any) -> bool:
         """Keep anything normalise returned; True if it was new and usable."""
         if type(found) is tuple:
-            key = found[3:5] if found[3] else found[2:6]
+            key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
             if key in self.seen:
                 return False
             self.seen.add(key)

@@ -35,42 +35,34 @@ def _iso(ms: Optional[int]) -> Optional[str]:
     return None if ms is None else ms_to_iso(ms)
 
 
-class Job:
-    """One job: its identity, state, times (kept in milliseconds, shown as ISO text) and events."""
+class Job(NamedTuple):
+    """One job, immutable: identity, state, times (kept in ms, shown as ISO text) and events.
 
-    __slots__ = ("job_id", "synthetic", "ambiguous", "resource_id", "extractor", "status", "attempts",
-                 "submitted_ms", "started_ms", "finished_ms", "last_update_ms", "elapsed", "queue_wait",
-                 "run_time", "user", "workers", "progress", "message", "stale", "superseded_by",
-                 "event_records")
+    Attributes are those of :meth:`to_dict`, except that times are also available in
+    milliseconds since the epoch (``submitted_ms``, ...) and events as tuples (``event_records``).
+    """
 
-    def __init__(self, job_id: str, synthetic: bool, ambiguous: bool, resource_id: Optional[str],
-                 extractor: Optional[str], status: str, attempts: int, submitted_ms: Optional[int],
-                 started_ms: Optional[int], finished_ms: Optional[int], last_update_ms: int,
-                 elapsed: Optional[float], queue_wait: Optional[float], run_time: Optional[float],
-                 user: Optional[str], workers: List[str], progress: Optional[Dict[str, Any]],
-                 message: Optional[str], stale: bool, superseded_by: Optional[str],
-                 event_records: List[JobEvent]):
-        self.job_id = job_id
-        self.synthetic = synthetic
-        self.ambiguous = ambiguous
-        self.resource_id = resource_id
-        self.extractor = extractor
-        self.status = status
-        self.attempts = attempts
-        self.submitted_ms = submitted_ms
-        self.started_ms = started_ms
-        self.finished_ms = finished_ms
-        self.last_update_ms = last_update_ms
-        self.elapsed = elapsed
-        self.queue_wait = queue_wait
-        self.run_time = run_time
-        self.user = user
-        self.workers = workers
-        self.progress = progress
-        self.message = message
-        self.stale = stale
-        self.superseded_by = superseded_by
-        self.event_records = event_records
+    job_id: str
+    synthetic: bool
+    ambiguous: bool
+    resource_id: Optional[str]
+    extractor: Optional[str]
+    status: str
+    attempts: int
+    submitted_ms: Optional[int]
+    started_ms: Optional[int]
+    finished_ms: Optional[int]
+    last_update_ms: int
+    elapsed: Optional[float]
+    queue_wait: Optional[float]
+    run_time: Optional[float]
+    user: Optional[str]
+    workers: List[str]
+    progress: Optional[Dict[str, Any]]
+    message: Optional[str]
+    stale: bool
+    superseded_by: Optional[str]
+    event_records: List[JobEvent]
 
     @property
     def submitted(self) -> Optional[str]:
@@ -89,6 +81,11 @@ class Job:
         return ms_to_iso(self.last_update_ms)
 
     @property
+    def first_ms(self) -> int:
+        """The time of the job's earliest event."""
+        return min(ts for _, ts, _, _, _ in self.event_records)
+
+    @property
     def events(self) -> List[Dict[str, Any]]:
         return [{"id": event_id, "ts": ms_to_iso(ts), "status": state, "text": text, "attempt": attempt}
                 for event_id, ts, state, text, attempt in self.event_records]
@@ -96,15 +93,6 @@ class Job:
     def to_dict(self) -> Dict[str, Any]:
         """The job as JSON-ready data with exactly the keys of DESIGN 5.5 rule 8."""
         return {key: getattr(self, key) for key in JOB_KEYS}
-
-    def __repr__(self) -> str:
-        return "<Job %s %s/%s %s, %d events>" % (self.job_id, self.resource_id, self.extractor,
-                                                 self.status, len(self.event_records))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Job) and self.to_dict() == other.to_dict()
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 def tree(jobs: Iterable[Job]) -> Dict[Optional[str], Dict[Optional[str], Dict[str, Any]]]:
@@ -120,16 +108,12 @@ def tree(jobs: Iterable[Job]) -> Dict[Optional[str], Dict[Optional[str], Dict[st
     for resource, by_extractor in grouped.items():
         branch = result[resource] = {}
         for extractor, members in by_extractor.items():
-            members.sort(key=lambda job: (_first_ms(job), job.job_id))
+            members.sort(key=lambda job: (job.first_ms, job.job_id))
             latest = max(members, key=lambda job: (job.last_update_ms, job.job_id))
             branch[extractor] = {
                 "status": latest.status,
-                "first": ms_to_iso(min(_first_ms(job) for job in members)),
+                "first": ms_to_iso(members[0].first_ms),
                 "latest": latest.last_update,
                 "jobs": [job.to_dict() for job in members],
             }
     return result
-
-
-def _first_ms(job: Job) -> int:
-    return min(ts for _, ts, _, _, _ in job.event_records)

@@ -46,7 +46,8 @@ _WHOLE_TEXTS = {
 }
 _ENUM_PREFIX = "STATUSMESSAGE."
 _CACHE_SIZE = 4096
-_cache: Dict[str, Tuple[str, bool]] = {}
+#: Parsed texts; the fold reads it directly on its hot path (it only ever holds ``classify`` results).
+CACHE: Dict[str, Tuple[str, bool]] = {}
 
 
 def parse_status(text: Any) -> str:
@@ -63,12 +64,12 @@ def classify(text: Any) -> Tuple[str, bool]:
     """
     if type(text) is not str:
         return PROCESSING, False
-    found = _cache.get(text)
+    found = CACHE.get(text)
     if found is None:
         found = _classify(text)
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
-        _cache[text] = found
+        if len(CACHE) >= _CACHE_SIZE:
+            CACHE.clear()
+        CACHE[text] = found
     return found
 
 

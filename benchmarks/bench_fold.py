@@ -1,0 +1,185 @@
+"""Fold speed of ``pyclowder_jobs.server`` against Celery's ``State.event`` (DESIGN 6).
+
+Builds one deterministic stream (jobs x 5 events, 16 workers, interleaved in time; half the jobs
+send raw status replies with job ids and ``tracking``, half are legacy Clowder v1 documents in Mongo
+extended JSON without job ids), the same stream in Celery's event shape, and folds both in the
+same run.  Needs Celery (``pip install -e '.[bench]'``)::
+
+    python benchmarks/bench_fold.py [--events N]
+"""
+import argparse
+import gc
+import os
+import platform
+import random
+import resource
+import time
+import tracemalloc
+from datetime import datetime, timedelta, timezone
+
+from pyclowder_jobs.server import JobIndex, group_events
+
+EVENTS_PER_JOB = 5
+WORKERS = 16
+FILES = 20000
+EXTRACTORS = ("ncsa.wordcount", "ncsa.image.preview", "ncsa.audio.speech2text", "terra.plantcv")
+START = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
+# Seconds after the job's start of each of its five events.
+OFFSETS = (0.0, 0.4, 1.3, 2.2, 3.5)
+LEGACY_TEXTS = ("StatusMessage.start: Started processing", "StatusMessage.processing: Downloading file.",
+                "StatusMessage.processing: Running the extractor.",
+                "StatusMessage.processing: Uploading metadata.", "DONE")
+CELERY_TYPES = ("task-received", "task-started", "task-progress", "task-progress", "task-succeeded")
+
+
+def iso_ms(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (moment.microsecond // 1000)
+
+
+def iso_seconds(seconds: float) -> str:
+    return datetime.fromtimestamp(int(seconds), timezone.utc).isoformat()
+
+
+def make_timeline(events: int, seed: int):
+    """(time, job, step) of every event, in time order: jobs overlap, workers interleave."""
+    rng = random.Random(seed)
+    timeline = []
+    for job in range(events // EVENTS_PER_JOB):
+        began = START + job * 0.02 + rng.random() * 0.01
+        for step, offset in enumerate(OFFSETS):
+            timeline.append((began + offset + rng.random() * 0.05, job, step))
+    timeline.sort()
+    return timeline
+
+
+def job_id(job: int) -> str:
+    return "%08x%016x" % (int(START) + job // 50, job)
+
+
+def make_ours(timeline):
+    """The stream as Clowder has it: raw tracked replies (jobs with ids), v1 documents (legacy)."""
+    seq = [0] * WORKERS
+    stream = []
+    for clock, (when, job, step) in enumerate(timeline):
+        worker = job % WORKERS
+        file_id = "%024x" % (0x5c8a6c70a1b2c3d4e5000000 + job % FILES)
+        extractor = EXTRACTORS[job % len(EXTRACTORS)]
+        if job % 2:
+            stream.append({
+                "_id": {"$oid": "%08x%016x" % (int(when), clock)},
+                "file_id": {"$oid": file_id},
+                "extractor_id": extractor,
+                "status": LEGACY_TEXTS[step],
+                "start": {"$date": iso_ms(when)},
+            })
+            continue
+        seq[worker] += 1
+        if step == 0:
+            text = "StatusMessage.start: Started processing."
+        elif step == EVENTS_PER_JOB - 1:
+            text = "StatusMessage.done: Done processing."
+        else:
+            text = "StatusMessage.processing: page %d of 3" % step
+        tracking = {"v": 1, "worker": "worker-%02d" % worker, "host": "node%d" % (worker // 4),
+                    "pid": 1000 + worker, "seq": seq[worker], "ts": iso_ms(when), "attempt": 1,
+                    "redelivered": False, "kind": "progress" if 0 < step < 4 else "status"}
+        if 0 < step < 4:
+            tracking["progress"] = {"done": step, "total": 3, "unit": "pages"}
+        stream.append({
+            "file_id": file_id, "extractor_id": extractor, "job_id": job_id(job), "status": text,
+            "start": iso_seconds(when), "message_type": text.split(":", 1)[0],
+            "message": text.split(": ", 1)[1], "tracking": tracking,
+        })
+    return stream
+
+
+def make_celery(timeline):
+    """The same events as Celery task events (legacy jobs get a made-up uuid: Celery needs one)."""
+    stream = []
+    for clock, (when, job, step) in enumerate(timeline):
+        event = {"type": CELERY_TYPES[step], "uuid": job_id(job) if job % 2 == 0 else "legacy-%d" % job,
+                 "hostname": "worker-%02d@node" % (job % WORKERS), "timestamp": when,
+                 "local_received": when + 0.001, "clock": clock}
+        if step == 0:
+            event.update(name=EXTRACTORS[job % len(EXTRACTORS)], args="('%024x',)" % job,
+                         kwargs="{}", retries=0)
+        elif step == EVENTS_PER_JOB - 1:
+            event.update(result="None", runtime=OFFSETS[-1])
+        stream.append(event)
+    return stream
+
+
+def best_time(fold, repeat: int) -> float:
+    """The least CPU time of ``repeat`` runs (CPU time: other work on the machine does not count)."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        began = time.process_time()
+        fold()
+        times.append(time.process_time() - began)
+    return min(times)
+
+
+def rate(count: int, seconds: float) -> str:
+    return "{:>12,.0f} events/s ({:.2f} s)".format(count / seconds, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=500000, help="events in the stream (default 500,000)")
+    parser.add_argument("--seed", type=int, default=2019)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each fold; the best counts")
+    args = parser.parse_args()
+
+    from celery.events.state import State
+
+    timeline = make_timeline(args.events, args.seed)
+    ours = make_ours(timeline)
+    celery = make_celery(timeline)
+    del timeline
+    now = datetime.fromtimestamp(START, timezone.utc) + timedelta(days=1)
+    count = len(ours)
+    print("%d events, %d jobs, %d workers; Python %s on %s, %d cores; best CPU time of %d runs" % (
+        count, count // EVENTS_PER_JOB, WORKERS, platform.python_version(), platform.machine(),
+        os.cpu_count(), args.repeat))
+
+    def fold_ours():
+        jobs = group_events(ours, now=now)
+        assert len(jobs) == count // EVENTS_PER_JOB and not jobs.rejected, jobs.rejected[:3]
+
+    def fold_live():
+        index = JobIndex()
+        add = index.add
+        for event in ours:
+            add(event)
+        assert len(index.jobs(now=now)) == count // EVENTS_PER_JOB
+
+    def fold_celery():
+        state = State(max_tasks_in_memory=count // EVENTS_PER_JOB, max_workers_in_memory=WORKERS * 2)
+        fold = state.event
+        for event in celery:
+            fold(event)
+        assert state.task_count == count // EVENTS_PER_JOB
+
+    ours_seconds = best_time(fold_ours, args.repeat)
+    index_seconds = best_time(fold_live, args.repeat)
+    celery_seconds = best_time(fold_celery, args.repeat)
+
+    gc.collect()
+    tracemalloc.start()
+    group_events(ours, now=now)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    print("group_events         %s" % rate(count, ours_seconds))
+    print("JobIndex.add + jobs  %s" % rate(count, index_seconds))
+    print("Celery State.event   %s" % rate(count, celery_seconds))
+    print("ratio group_events / Celery: %.1fx   JobIndex / Celery: %.1fx" % (
+        celery_seconds / ours_seconds, celery_seconds / index_seconds))
+    print("peak memory: group_events allocates at most %.0f MiB (tracemalloc); process peak RSS %.0f MiB"
+          % (peak / 2 ** 20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+if __name__ == "__main__":
+    main()

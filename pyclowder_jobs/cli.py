@@ -1,0 +1,422 @@
+"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, serve.
+
+Each subcommand is one function registered with :func:`command`, next to a function that adds
+its options; a new one (``serve``, ``demo``) is one more such pair, here or in a module imported
+at the end of this file.  Exit codes: 0 done, 1 nothing found (``show`` of an unknown job), 2 a problem the message explains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
+
+from pyclowder_jobs import __version__
+from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, DEFAULT_QUEUE, DEFAULT_URI, BrokerError
+from pyclowder_jobs.store import Store, StoreError
+from pyclowder_jobs.timefmt import duration
+
+DEFAULT_DB = "pyclowder-jobs.sqlite"
+
+RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library: install them with "
+                "pip install 'pyclowder-jobs[tools]'")
+
+
+class Command(NamedTuple):
+    """A subcommand: its name, one line of help, what adds its options, and what runs it."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: Dict[str, Command] = {}
+
+
+class Failure(Exception):
+    """A problem to report in one line (exit code 2)."""
+
+
+def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]) -> Callable:
+    """Register the decorated ``run(args) -> int`` as the subcommand ``name``."""
+    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = Command(name, help_text, configure, run)
+        return run
+    return register
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="pyclowder-jobs",
+                                     description="Record and look at the jobs of Clowder extractors.")
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for entry in COMMANDS.values():
+        sub = commands.add_parser(entry.name, help=entry.help, description=entry.help)
+        entry.configure(sub)
+        sub.set_defaults(run=entry.run)
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except (Failure, StoreError, BrokerError) as exc:
+        print("pyclowder-jobs %s: %s" % (args.command, exc), file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "rich":
+            raise
+        print("pyclowder-jobs %s: %s" % (args.command, RICH_MISSING), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the output was piped into a command that stopped reading (head)
+        sys.stderr.close()
+        return 0
+
+
+def _console(stderr: bool = False) -> Any:
+    """A rich console (wide when not a terminal, so that ids are never cut), or a Failure naming the extra."""
+    try:
+        from rich.console import Console
+    except ImportError:
+        raise Failure(RICH_MISSING) from None
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 0) or 200
+    return Console(file=stream, width=width, highlight=False)
+
+
+def _open(args: argparse.Namespace) -> Store:
+    return Store(args.db, create=False)
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=DEFAULT_DB, metavar="FILE",
+                        help="the SQLite database (default: %s in the current directory)" % DEFAULT_DB)
+
+
+def _broker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rabbitmq-uri", default=os.environ.get("RABBITMQ_URI", DEFAULT_URI), metavar="URI",
+                        help="the broker (default: $RABBITMQ_URI, else %s)" % DEFAULT_URI.replace("%", "%%"))
+    parser.add_argument("--exchange", default=DEFAULT_EXCHANGE,
+                        help="the tap exchange (default: %s)" % DEFAULT_EXCHANGE)
+    parser.add_argument("--bind", action="append", metavar="KEY",
+                        help="a binding key, e.g. 'ncsa.wordcount.*' (repeatable; default: '#', everything)")
+
+
+def _json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+_SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: Optional[datetime] = None) -> datetime:
+    """``30m``, ``2h``, ``7d``, ``1w`` ago, or an ISO 8601 date or time (UTC unless it says otherwise)."""
+    found = _SINCE.match(text.strip())
+    now = now or datetime.now(timezone.utc)
+    if found:
+        return now - timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a time: %r (give 30m, 2h, 7d, 1w, or a date such as 2024-05-01)"
+                                         % text) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# record ---------------------------------------------------------------------------------------
+
+def _configure_record(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    _broker_options(parser)
+    parser.add_argument("--queue", default=DEFAULT_QUEUE,
+                        help="the recorder's own durable queue (default: %s)" % DEFAULT_QUEUE)
+    parser.add_argument("--batch-size", type=int, default=2000, help="events per transaction (default: 2000)")
+
+
+@command("record", "consume the event tap into a SQLite database, until Ctrl-C", _configure_record)
+def record(args: argparse.Namespace) -> int:
+    from pyclowder_jobs.recorder import Recorder, safe_uri
+    recorder = Recorder(args.db, uri=args.rabbitmq_uri, queue=args.queue, exchange=args.exchange,
+                        bindings=args.bind or ["#"], batch_size=args.batch_size)
+    print("recording %s (queue %s) from %s into %s; Ctrl-C to stop"
+          % (args.exchange, args.queue, safe_uri(args.rabbitmq_uri), args.db), file=sys.stderr, flush=True)
+    status = None
+    if sys.stderr.isatty():
+        try:
+            status = _console(stderr=True).status("waiting for events")
+        except Failure:
+            status = None
+    if status is not None:
+        with status:
+            summary = recorder.run(on_batch=lambda s: status.update(
+                "recorded %d events (%d new, %d duplicates, %d malformed)"
+                % (s.received, s.new, s.duplicates, s.malformed)))
+    else:
+        summary = recorder.run()
+    print(summary.line(args.db), flush=True)
+    return 0
+
+
+# import ---------------------------------------------------------------------------------------
+
+def _configure_import(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="mongoexport output (JSON lines or --jsonArray) of v1 extractions, or v2 "
+                             "listener_jobs / listener_job_updates")
+    _db_option(parser)
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+@command("import", "load Clowder v1 or v2 exports of extraction events", _configure_import)
+def import_(args: argparse.Namespace) -> int:
+    from pyclowder_jobs.importer import describe, import_file
+    for path in args.files:
+        if not os.path.isfile(path):
+            raise Failure("no such file: %s (give a mongoexport file, e.g. mongoexport -c extractions -o %s)"
+                          % (path, path))
+    store = Store(args.db)
+    results = []
+    try:
+        for path in args.files:
+            summary = _import_one(store, path, import_file)
+            results.append(dict(file=path, **describe(summary)))
+            if not args.json:
+                _print_import(path, summary)
+    finally:
+        store.close()
+    if args.json:
+        _json(results)
+    return 0
+
+
+def _import_one(store: Store, path: str, import_file: Callable) -> Any:
+    """Import with a progress bar on a terminal."""
+    if not sys.stderr.isatty():
+        return import_file(store, path)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task("importing %s" % os.path.basename(path), total=os.path.getsize(path))
+        return import_file(store, path, progress=lambda done, total: bar.update(task, completed=done))
+
+
+def _print_import(path: str, summary: Any) -> None:
+    print("%s: %d read, %d imported, %d duplicates, %d refused"
+          % (path, summary.read, summary.imported, summary.duplicates, summary.refused_count))
+    for reason, count in summary.reasons.most_common():
+        print("  refused %d: %s" % (count, reason))
+    for line, reason in summary.refused:
+        print("  line %d: %s" % (line, reason))
+    if summary.refused_count > len(summary.refused):
+        print("  (%d more refused lines not listed)" % (summary.refused_count - len(summary.refused)))
+
+
+# jobs -----------------------------------------------------------------------------------------
+
+def _configure_jobs(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    parser.add_argument("--status", type=str.upper, help="SUCCEEDED, FAILED, LOST, PROCESSING, ...")
+    parser.add_argument("--extractor", help="the extractor's name, e.g. ncsa.wordcount")
+    parser.add_argument("--user", help="the submitting user")
+    parser.add_argument("--resource", help="the file or dataset id")
+    parser.add_argument("--since", type=parse_since, help="last update at or after: 30m, 2h, 7d, or a date")
+    parser.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+@command("jobs", "list jobs, newest first", _configure_jobs)
+def jobs(args: argparse.Namespace) -> int:
+    store = _open(args)
+    try:
+        found = store.jobs(status=args.status, extractor=args.extractor, user=args.user, resource=args.resource,
+                           since=args.since, limit=args.limit or None)
+    finally:
+        store.close()
+    if args.json:
+        _json(found)
+        return 0
+    from rich.table import Table
+    from pyclowder_jobs.watch import column, progress_cell, short, status_text
+    table = Table(title="%d jobs%s" % (len(found), " (newest %d)" % args.limit if len(found) == args.limit else ""),
+                  title_justify="left")
+    for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "queue wait",
+                 "workers", "progress"):
+        table.add_column(name, **column(name))
+    for job in found:
+        table.add_row(job["job_id"] + (" ?" if job["ambiguous"] else ""), job["extractor"] or "",
+                      job["resource_id"] or "", status_text(job["status"] + (" (stale)" if job["stale"] else "")),
+                      str(job["attempts"]), (job["started"] or job["submitted"] or "")[:19].replace("T", " "),
+                      duration(job["run_time"]), duration(job["queue_wait"]),
+                      ", ".join(short(worker) for worker in job["workers"]), progress_cell(job))
+    _console().print(table)
+    return 0
+
+
+# show -----------------------------------------------------------------------------------------
+
+def _configure_show(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job_id", metavar="JOB_ID")
+    _db_option(parser)
+    parser.add_argument("--json", action="store_true", help="print the job and its raw events as JSON")
+
+
+@command("show", "one job: attempts, events, times, workers and progress", _configure_show)
+def show(args: argparse.Namespace) -> int:
+    store = _open(args)
+    try:
+        job = store.job(args.job_id)
+        raw = store.raw_events(args.job_id) if job else []
+    finally:
+        store.close()
+    if job is None:
+        print("pyclowder-jobs show: no job %s in %s (list them with `pyclowder-jobs jobs --db %s`)"
+              % (args.job_id, args.db, args.db), file=sys.stderr)
+        return 1
+    if args.json:
+        _json({"job": job, "raw_events": raw})
+        return 0
+    _console().print(_job_view(job, raw))
+    return 0
+
+
+def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
+    from rich.console import Group
+    from rich.table import Table
+    from pyclowder_jobs.watch import column, progress_cell, status_text
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    notes = [word for word, on in (("synthetic", job["synthetic"]), ("ambiguous", job["ambiguous"]),
+                                   ("stale", job["stale"])) if on]
+    rows = [("job", job["job_id"] + (" (%s)" % ", ".join(notes) if notes else "")),
+            ("status", status_text(job["status"])), ("extractor", job["extractor"] or ""),
+            ("resource", job["resource_id"] or ""), ("user", job["user"] or ""), ("attempts", str(job["attempts"])),
+            ("submitted", job["submitted"] or ""), ("started", job["started"] or ""),
+            ("finished", job["finished"] or ""), ("last update", job["last_update"]),
+            ("queue wait", duration(job["queue_wait"])), ("run time", duration(job["run_time"])),
+            ("elapsed", duration(job["elapsed"])), ("progress", progress_cell(job)),
+            ("message", job["message"] or "")]
+    if job["superseded_by"]:
+        rows.append(("superseded by", job["superseded_by"]))
+    for name, value in rows:
+        facts.add_row(name, value)
+    workers = Table(title="Workers", title_justify="left")
+    for name in ("worker", "host", "pid", "attempts", "events", "first", "last"):
+        workers.add_column(name, **column(name))
+    for worker, seen in _workers(raw).items():
+        workers.add_row(worker, seen["host"], seen["pid"], ", ".join(map(str, sorted(seen["attempts"]))),
+                        str(seen["events"]), seen["first"], seen["last"])
+    events = Table(title="Events", title_justify="left")
+    for name in ("time", "attempt", "status", "text"):
+        events.add_column(name, **column(name))
+    for event in job["events"]:
+        events.add_row(event["ts"], str(event["attempt"]), status_text(event["status"]), event["text"])
+    return Group(facts, workers, events)
+
+
+def _workers(raw: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """What the raw events tell of each worker that sent them: host, pid, attempts, counts, first and last."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for event in raw:
+        tracking = event.get("tracking")
+        if not isinstance(tracking, dict) or not isinstance(tracking.get("worker"), str):
+            continue
+        seen = found.setdefault(tracking["worker"], {"host": str(tracking.get("host", "")),
+                                                     "pid": str(tracking.get("pid", "")), "attempts": set(),
+                                                     "events": 0, "first": str(tracking.get("ts", "")), "last": ""})
+        seen["events"] += 1
+        if isinstance(tracking.get("attempt"), int):
+            seen["attempts"].add(tracking["attempt"])
+        seen["last"] = max(seen["last"], str(tracking.get("ts", "")))
+        seen["first"] = min(seen["first"], str(tracking.get("ts", "")))
+    return found
+
+
+# stats ----------------------------------------------------------------------------------------
+
+def _configure_stats(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    parser.add_argument("--extractor", help="only this extractor")
+    parser.add_argument("--since", type=parse_since, help="only jobs updated since: 30m, 2h, 7d, or a date")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+@command("stats", "per extractor and per worker: success rate, run time, queue wait, throughput",
+         _configure_stats)
+def stats(args: argparse.Namespace) -> int:
+    from pyclowder_jobs.report import stats as compute
+    store = _open(args)
+    try:
+        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats())
+    finally:
+        store.close()
+    if args.json:
+        _json(figures)
+        return 0
+    from rich.console import Group
+    from rich.table import Table
+    from pyclowder_jobs.watch import short
+    tables = []
+    for title, key in (("Per extractor", "extractor"), ("Per worker", "worker")):
+        table = Table(title=title, title_justify="left")
+        table.add_column(key, no_wrap=True)
+        if key == "worker":
+            table.add_column("host", no_wrap=True)
+        for name in ("jobs", "ok", "failed", "lost", "success", "run p50", "run p95", "wait p50", "wait p95",
+                     "jobs/min"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in figures[key + "s"]:
+            name = [short(row["worker"]), row["host"] or ""] if key == "worker" else [row["extractor"]]
+            table.add_row(*name, str(row["jobs"]), str(row["succeeded"]), str(row["failed"]), str(row["lost"]),
+                          "" if row["success_rate"] is None else "%.1f %%" % (100 * row["success_rate"]),
+                          duration(row["run_time_p50"]), duration(row["run_time_p95"]),
+                          duration(row["queue_wait_p50"]), duration(row["queue_wait_p95"]),
+                          "" if row["throughput_per_min"] is None else "%.1f" % row["throughput_per_min"])
+        tables.append(table)
+    _console().print(Group(*tables))
+    return 0
+
+
+# watch ----------------------------------------------------------------------------------------
+
+def _configure_watch(parser: argparse.ArgumentParser) -> None:
+    _broker_options(parser)
+    parser.add_argument("--once", type=float, metavar="SECONDS",
+                        help="watch for SECONDS, then print one frame and exit (for scripts and tests)")
+    parser.add_argument("--finished", type=int, default=10, help="how many recent finishes to show (default 10)")
+
+
+@command("watch", "a live view of the tap: running jobs, recent finishes, workers (Ctrl-C to stop)",
+         _configure_watch)
+def watch(args: argparse.Namespace) -> int:
+    console = _console()
+    from pyclowder_jobs.watch import Watcher
+    Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(
+        console, seconds=args.once, finished=args.finished)
+    return 0
+
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    from pyclowder_jobs.web.server import add_options
+    _db_option(parser)
+    add_options(parser)
+
+
+@command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts), and the "
+         "progress-service API for any program (127.0.0.1:8080 by default)", _configure_serve)
+def serve(args: argparse.Namespace) -> int:
+    from pyclowder_jobs.web.server import run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

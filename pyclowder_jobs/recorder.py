@@ -1,0 +1,272 @@
+"""Consume the event tap into the store: a durable named queue, batched commits, acks after commit.
+
+The recorder's queue is its own (durable, named), bound to the tap exchange, so events sent while
+it is down wait for it.  Messages are taken with manual acks and a large prefetch, written in
+batches (by size, or every ``flush_every`` seconds), and acked with ``multiple=True`` only once the
+batch is committed: a crash or Ctrl-C loses nothing, and the redelivered copies are skipped by the
+store's dedup keys.
+
+The store is written by a child process, so that taking messages from the broker and folding them
+into SQLite run on two cores at once; at most two batches are in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Callable, Deque, List, NoReturn, Optional, Sequence, Tuple
+from urllib.parse import urlsplit, urlunsplit
+
+import pika
+import pika.exceptions
+
+from pyclowder_jobs.store import Store, StoreError
+
+DEFAULT_URI = "amqp://guest:guest@127.0.0.1:5672/%2f"
+DEFAULT_QUEUE = "pyclowder-jobs.recorder"
+DEFAULT_EXCHANGE = "pyclowder.jobs"
+#: How many batches may be handed to the writer process before the first is committed.
+IN_FLIGHT = 2
+
+
+class BrokerError(Exception):
+    """The broker cannot be reached or went away; the message names the URI (no password) and the fix."""
+
+
+@dataclass
+class RecordSummary:
+    """What a recorder run did."""
+
+    received: int = 0
+    new: int = 0
+    malformed: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.malformed - self.new
+
+    def line(self, db: str) -> str:
+        """One line for the operator."""
+        rate = self.received / self.seconds if self.seconds > 0 else 0.0
+        return ("recorded %d new events into %s (%d duplicates, %d malformed) in %d batches, %.1f s, %.0f events/s"
+                % (self.new, db, self.duplicates, self.malformed, self.batches, self.seconds, rate))
+
+
+def safe_uri(uri: str) -> str:
+    """The URI with its password left out, fit to print."""
+    try:
+        parts = urlsplit(uri)
+        if parts.password is None:
+            return uri
+        netloc = "%s@%s" % (parts.username or "", parts.hostname or "")
+        if parts.port:
+            netloc += ":%d" % parts.port
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return "<unreadable URI>"
+
+
+def connect(uri: str) -> pika.BlockingConnection:
+    """A blocking connection to ``uri``, or a BrokerError that says what to do."""
+    try:
+        return pika.BlockingConnection(pika.URLParameters(uri))
+    except (pika.exceptions.AMQPError, OSError, ValueError) as exc:
+        raise BrokerError("cannot reach the broker at %s (%s): start RabbitMQ there, or give the right one "
+                          "with --rabbitmq-uri or RABBITMQ_URI" % (safe_uri(uri), type(exc).__name__)) from exc
+
+
+class Recorder:
+    """Moves tap events from a durable queue into the store at ``path``, one transaction per batch."""
+
+    def __init__(self, path: str, *, uri: str = DEFAULT_URI, queue: str = DEFAULT_QUEUE,
+                 exchange: str = DEFAULT_EXCHANGE, bindings: Sequence[str] = ("#",),
+                 batch_size: int = 2000, flush_every: float = 0.5, prefetch: int = 5000) -> None:
+        self.path = path
+        self.uri = uri
+        self.queue = queue
+        self.exchange = exchange
+        self.bindings = list(bindings)
+        self.batch_size = batch_size
+        self.flush_every = flush_every
+        self.prefetch = prefetch
+        self.summary = RecordSummary()
+        self._stop = threading.Event()
+        self._pending: List[bytes] = []
+        self._last_tag = 0
+        self._first_pending = 0.0
+        self._in_flight: Deque[Tuple[int, int]] = deque()  # (last delivery tag, messages) per batch
+
+    def stop(self) -> None:
+        """Ask the running loop to commit what it holds and return (safe from any thread or a signal)."""
+        self._stop.set()
+
+    def run(self, *, until: Optional[Callable[["Recorder"], bool]] = None,
+            on_batch: Optional[Callable[[RecordSummary], None]] = None) -> RecordSummary:
+        """Record until :meth:`stop`, SIGINT/SIGTERM (in the main thread), or ``until(self)`` is true."""
+        Store(self.path).close()  # a database that cannot be opened is reported before anything else
+        started = time.monotonic()
+        restore = _stop_on_signals(self.stop)
+        connection = writer = None
+        try:
+            connection = connect(self.uri)
+            channel = connection.channel()
+            channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
+            channel.queue_declare(queue=self.queue, durable=True)
+            for binding in self.bindings:
+                channel.queue_bind(queue=self.queue, exchange=self.exchange, routing_key=binding)
+            channel.basic_qos(prefetch_count=self.prefetch)
+            channel.basic_consume(queue=self.queue, on_message_callback=self._take)
+            writer = _Writer(self.path)
+            while not self._stop.is_set() and not (until is not None and until(self)):
+                connection.process_data_events(time_limit=0 if self._in_flight else min(0.1, self.flush_every))
+                self._settle(channel, writer, on_batch, wait=len(self._in_flight) >= IN_FLIGHT)
+                if self._pending and (len(self._pending) >= self.batch_size
+                                      or time.monotonic() - self._first_pending >= self.flush_every):
+                    self._hand_over(writer)
+            self._hand_over(writer)
+            while self._in_flight:
+                self._settle(channel, writer, on_batch, wait=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            raise BrokerError("the broker at %s refused the recorder's queue or binding (%s %s): check --queue, "
+                              "--exchange and --bind" % (safe_uri(self.uri), exc.reply_code, exc.reply_text)) from exc
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            raise BrokerError("lost the broker at %s (%s): what was committed is acked, the rest will be "
+                              "redelivered; restart the recorder once RabbitMQ is back"
+                              % (safe_uri(self.uri), type(exc).__name__)) from exc
+        finally:
+            restore()
+            if writer is not None:
+                writer.close()
+            self.summary.seconds = time.monotonic() - started
+            if connection is not None:
+                _close(connection)
+        return self.summary
+
+    def _take(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        if not self._pending:
+            self._first_pending = time.monotonic()
+        self._pending.append(body)
+        self._last_tag = method.delivery_tag
+
+    def _hand_over(self, writer: "_Writer") -> None:
+        """Give the pending messages to the writer as one batch."""
+        if self._pending:
+            writer.send(self._pending)
+            self._in_flight.append((self._last_tag, len(self._pending)))
+            self._pending = []
+
+    def _settle(self, channel: Any, writer: "_Writer", on_batch: Optional[Callable[[RecordSummary], None]],
+                wait: bool) -> None:
+        """Ack every batch the writer has committed (``wait``: block for the oldest one)."""
+        while self._in_flight and writer.ready(0.5 if wait else 0):
+            new, malformed = writer.result()
+            tag, count = self._in_flight.popleft()
+            channel.basic_ack(delivery_tag=tag, multiple=True)
+            self.summary.received += count
+            self.summary.new += new
+            self.summary.malformed += malformed
+            self.summary.batches += 1
+            wait = False
+            if on_batch is not None:
+                on_batch(self.summary)
+
+
+class _Writer:
+    """The child process that parses batches and commits them to the store (``python -m`` this module)."""
+
+    def __init__(self, path: str) -> None:
+        to_child, to_us = os.pipe(), os.pipe()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, path, str(to_child[0]), str(to_us[1])],
+            pass_fds=(to_child[0], to_us[1]), start_new_session=True)  # Ctrl-C is the parent's to handle
+        os.close(to_child[0])
+        os.close(to_us[1])
+        self._out = Connection(to_child[1], readable=False)
+        self._in = Connection(to_us[0], writable=False)
+
+    def send(self, bodies: List[bytes]) -> None:
+        try:
+            self._out.send(bodies)
+        except OSError:
+            self._died()
+
+    def ready(self, timeout: float) -> bool:
+        return self._in.poll(timeout)
+
+    def result(self) -> Tuple[int, int]:
+        """(new events, malformed messages) of the oldest batch sent; raises what the writer met."""
+        try:
+            found = self._in.recv()
+        except (EOFError, OSError):
+            self._died()
+        if isinstance(found, str):
+            raise StoreError(found)
+        return found
+
+    def close(self) -> None:
+        self._out.close()  # the writer ends when its input ends
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._in.close()
+
+    def _died(self) -> NoReturn:
+        raise StoreError("the store writer stopped unexpectedly (exit code %s): nothing after its last commit "
+                         "was acked; start the recorder again" % self._process.poll())
+
+
+def _write(path: str, inbox: Connection, outbox: Connection) -> None:
+    """The writer process: one transaction per batch received; replies (new, malformed) or an error text."""
+    store = Store(path)
+    try:
+        while True:
+            try:
+                bodies = inbox.recv()
+            except EOFError:
+                return
+            try:
+                new, malformed = store.add_raw(bodies)
+            except Exception as exc:  # pylint: disable=broad-except
+                outbox.send("could not write to %s (%s): check the disk and the file" % (path, exc))
+                return
+            outbox.send((new, malformed))
+    finally:
+        store.close()
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> Callable[[], None]:
+    """Make SIGINT and SIGTERM call ``stop`` (main thread only); returns what puts the old handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda *_: stop())
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return restore
+
+
+def _close(connection: Any) -> None:
+    try:
+        if connection.is_open:
+            connection.close()
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+if __name__ == "__main__":  # the writer process started by _Writer: DB path, input fd, output fd
+    _write(sys.argv[1], Connection(int(sys.argv[2]), writable=False), Connection(int(sys.argv[3]), readable=False))

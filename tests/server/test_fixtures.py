@@ -1,0 +1,33 @@
+"""The recorded cases in tests/fixtures/fold: the intended grouping of real event sequences."""
+import json
+from pathlib import Path
+
+import pytest
+
+from pyclowder_jobs.server import group_events
+from server_builders import NOW
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fold"
+CASES = sorted(path.name[: -len(".events.json")] for path in FIXTURES.glob("*.events.json"))
+
+
+def test_there_are_fixtures_to_check():
+    assert len(CASES) >= 6
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_groups_as_expected(case):
+    events = json.loads((FIXTURES / (case + ".events.json")).read_text())
+    expected = json.loads((FIXTURES / (case + ".expected.json")).read_text())
+
+    jobs = group_events(events, now=NOW)
+
+    assert not jobs.rejected
+    assert len(jobs) == len(expected)
+    for job, wanted in zip(sorted(jobs, key=lambda job: job.first_ms), expected):
+        found = job.to_dict()
+        for key, value in wanted.items():
+            if key == "events":
+                assert {event["id"] for event in found["events"]} == set(value)
+            else:
+                assert found[key] == value, (case, key)

@@ -1,0 +1,220 @@
+"""The SQLite store: raw events kept once, and a jobs table equal to the fold of all of them."""
+import json
+import random
+import sqlite3
+import threading
+
+import pytest
+
+from pyclowder_jobs.server import group_events
+from pyclowder_jobs.store import Store, StoreError
+from tools_builders import (at, finished_job, fixture_events, newest_first, tap_heartbeat, tap_log, tap_status)
+
+NOW = at(3600)
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store(tmp_path / "jobs.sqlite")
+    yield opened
+    opened.close()
+
+
+def folded(store, now=NOW):
+    """What group_events makes of every raw event in the store."""
+    return newest_first([job.to_dict() for job in group_events(list(store.all_events()), now=now)])
+
+
+def mixed_stream():
+    """Legacy v1 documents without ids, modern tap events with retries, progress, logs and heartbeats."""
+    events = fixture_events()
+    for number in range(30):
+        job = "job-%02d" % number
+        worker = "worker-%s" % "abc"[number % 3]
+        start = 10 * number
+        events.append(tap_status(job, "StatusMessage.start", start, worker=worker, resource="file-%d" % (number % 7)))
+        events.append(tap_status(job, "StatusMessage.processing", start + 1, worker=worker,
+                                 resource="file-%d" % (number % 7), progress={"done": 1, "total": 2, "unit": "steps"}))
+        if number % 5 == 0:
+            events.append(tap_status(job, "StatusMessage.retry", start + 2, worker=worker,
+                                     resource="file-%d" % (number % 7)))
+            events.append(tap_status(job, "StatusMessage.start", start + 3, worker=worker, attempt=2,
+                                     resource="file-%d" % (number % 7)))
+        if number % 4 != 3:  # every fourth job never finishes
+            events.append(tap_status(job, "StatusMessage.done", start + 4, worker=worker,
+                                     resource="file-%d" % (number % 7)))
+        events.append(tap_log(job, start + 1, worker=worker))
+    events.append(tap_status("job-redo", "StatusMessage.start", 500, resource="file-3", redelivered=True))
+    events.append(tap_heartbeat("worker-a", 400, interval=10))
+    events.append(tap_heartbeat("worker-b", 3590, interval=10))
+    return events
+
+
+def test_a_missing_database_is_an_error_that_names_the_fix(tmp_path):
+    with pytest.raises(StoreError, match="no database at .*missing.sqlite: run `pyclowder-jobs record --db"):
+        Store(tmp_path / "missing.sqlite", create=False)
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_the_database_uses_wal_with_synchronous_normal(store):
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+
+def test_add_events_returns_how_many_were_new_and_skips_duplicates(store):
+    events = finished_job("job-1", 0, 5)
+    assert store.add_events(events, now=NOW) == 2
+    assert store.add_events(events + finished_job("job-2", 10, 5), now=NOW) == 2
+    assert store.counts()["status"] == 4
+
+
+def test_a_redelivered_tap_event_is_the_same_event_by_worker_and_seq(store):
+    event = tap_status("job-1", "StatusMessage.start", 0, seq=7)
+    copy = json.loads(json.dumps(event))
+    copy["start"] = "2026-03-14T15:00:01+00:00"  # even if its text differs, (worker, seq) decides
+    store.add_events([event], now=NOW)
+    assert store.add_events([copy], now=NOW) == 0
+
+
+def test_documents_are_the_same_by_their_id_in_either_spelling(store):
+    document = fixture_events()[0]
+    plain = dict(document, _id=document["_id"]["$oid"])
+    store.add_events([document], now=NOW)
+    assert store.add_events([plain], now=NOW) == 0
+
+
+def test_events_without_id_or_seq_are_the_same_by_their_content(store):
+    event = {"file_id": "f", "extractor_id": "x", "status": "DONE", "start": "2019-03-14T15:00:00Z"}
+    store.add_events([event], now=NOW)
+    assert store.add_events([dict(reversed(list(event.items())))], now=NOW) == 0
+
+
+def test_the_jobs_table_equals_group_events_of_all_raw_events(store):
+    store.add_events(mixed_stream(), now=NOW)
+    assert store.jobs(now=NOW) == folded(store)
+
+
+def test_the_jobs_table_equals_group_events_whatever_the_batches_and_their_order(store):
+    events = mixed_stream()
+    random.Random(7).shuffle(events)
+    position = 0
+    chooser = random.Random(11)
+    while position < len(events):
+        size = chooser.randint(1, 40)
+        replayed = events[max(0, position - 3):position]  # redeliveries mixed into the next batch
+        store.add_events(events[position:position + size] + replayed, now=NOW)
+        position += size
+    assert store.jobs(now=NOW) == folded(store)
+    assert len(store.jobs(now=NOW)) > 30
+
+
+def test_an_id_less_event_that_arrives_late_regroups_its_key(store):
+    legacy = [event for event in fixture_events() if "job_id" not in event]
+    store.add_events(legacy[1:], now=NOW)
+    store.add_events(legacy[:1], now=NOW)
+    assert store.jobs(now=NOW) == folded(store)
+
+
+def test_duplicates_change_nothing(store):
+    events = mixed_stream()
+    store.add_events(events, now=NOW)
+    before = store.jobs(now=NOW)
+    assert store.add_events(events, now=NOW) == 0
+    assert store.jobs(now=NOW) == before
+
+
+def test_unfinished_jobs_are_judged_as_of_the_moment_of_reading(store):
+    store.add_events([tap_status("job-1", "StatusMessage.start", 0, worker="worker-a"),
+                      tap_heartbeat("worker-a", 5, jobs=["job-1"], interval=10)], now=at(6))
+    assert store.job("job-1", now=at(6))["status"] == "STARTED"
+    assert store.job("job-1", now=at(60))["status"] == "LOST"  # no heartbeat for more than 3 intervals
+    assert store.jobs(status="LOST", now=at(60))[0]["job_id"] == "job-1"
+    assert store.jobs(status="LOST", now=at(6)) == []
+
+
+def test_a_running_jobs_elapsed_time_grows_until_it_finishes(store):
+    store.add_events([tap_status("job-1", "StatusMessage.start", 0)], now=at(1))
+    assert store.job("job-1", now=at(30))["elapsed"] == 30
+    store.add_events([tap_status("job-1", "StatusMessage.done", 40)], now=at(41))
+    assert store.job("job-1", now=at(500))["elapsed"] == 40
+
+
+def test_jobs_filters_by_status_extractor_user_resource_and_since(store):
+    store.add_events(finished_job("job-1", 0, 5, resource="file-1")
+                     + finished_job("job-2", 100, 5, resource="file-2", final="StatusMessage.error")
+                     + finished_job("job-3", 200, 5, resource="file-3", extractor="ncsa.image.preview")
+                     + [{"file_id": "file-4", "extractor_id": "ncsa.wordcount", "job_id": "job-4",
+                         "status": "SUBMITTED", "start": at(300).isoformat(), "user_id": "a" * 24}], now=NOW)
+    ids = lambda **filters: [job["job_id"] for job in store.jobs(now=NOW, **filters)]
+    assert ids() == ["job-4", "job-3", "job-2", "job-1"]
+    assert ids(status="FAILED") == ["job-2"]
+    assert ids(extractor="ncsa.image.preview") == ["job-3"]
+    assert ids(user="a" * 24) == ["job-4"]
+    assert ids(resource="file-1") == ["job-1"]
+    assert ids(since=at(150)) == ["job-4", "job-3"]
+    assert ids(since="2026-03-14T15:03:00Z") == ["job-4", "job-3"]
+    assert ids(limit=2) == ["job-4", "job-3"]
+
+
+def test_job_returns_one_job_or_none(store):
+    store.add_events(finished_job("job-1", 0, 5), now=NOW)
+    assert store.job("job-1", now=NOW)["status"] == "SUCCEEDED"
+    assert store.job("no-such-job") is None
+
+
+def test_raw_events_are_a_jobs_own_documents_in_arrival_order_logs_included(store):
+    events = [tap_status("job-1", "StatusMessage.start", 0), tap_log("job-1", 1),
+              tap_status("job-2", "StatusMessage.start", 1), tap_status("job-1", "StatusMessage.done", 2)]
+    store.add_events(events[:2], now=NOW)
+    store.add_events(events[2:], now=NOW)
+    assert store.raw_events("job-1") == [events[0], events[1], events[3]]
+
+
+def test_heartbeats_keeps_the_latest_of_each_worker(store):
+    beats = [tap_heartbeat("worker-a", 20), tap_heartbeat("worker-a", 10), tap_heartbeat("worker-b", 5)]
+    store.add_events(beats[:1], now=NOW)
+    store.add_events(beats[1:], now=NOW)
+    assert store.heartbeats() == [beats[0], beats[2]]
+
+
+def test_rejected_documents_are_kept_raw_but_make_no_job(store):
+    assert store.add_events([{"something": "else"}, *finished_job("job-1", 0, 1)], now=NOW) == 3
+    assert store.counts()["rejected"] == 1
+    assert [job["job_id"] for job in store.jobs(now=NOW)] == ["job-1"]
+
+
+def test_a_batch_is_one_transaction(store, tmp_path):
+    class Unwritable:
+        def __iter__(self):
+            yield from finished_job("job-1", 0, 1)
+            raise RuntimeError("the source broke half way")
+
+    with pytest.raises(RuntimeError):
+        store.add_events(Unwritable(), now=NOW)
+    assert store.counts() == {"jobs": 0}
+
+
+def test_a_reader_sees_whole_batches_while_a_writer_writes(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    writer = Store(path)
+    reader = Store(path, create=False)
+    seen, failures = [], []
+
+    def write():
+        for batch in range(40):
+            writer.add_events([event for job in range(5)
+                               for event in finished_job("job-%d-%d" % (batch, job), batch, 1)], now=NOW)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    while thread.is_alive():
+        try:
+            seen.append(len(reader.jobs(now=NOW)))
+        except sqlite3.OperationalError as exc:  # pragma: no cover - would be the failure
+            failures.append(exc)
+    thread.join()
+    assert failures == []
+    assert all(count % 5 == 0 for count in seen)
+    assert len(reader.jobs(now=NOW)) == 200
+    writer.close()
+    reader.close()
