@@ -262,10 +262,11 @@ def summarize(values):
 
 
 class _NoWakeConnection:
-    """Stands for pika's BlockingConnection: the wake-up call the tracked handler makes does nothing."""
+    """Stands for pika's BlockingConnection: the harness drives the connector itself, so a wake-up
+    only runs its callback at once, as the connector thread would on waking."""
 
     def add_callback_threadsafe(self, callback):
-        """Nothing to wake: the harness drives the connector itself."""
+        callback()
 
 
 class _CountingChannel:
@@ -320,6 +321,7 @@ def _deliveries(count):
 
 def _drive(connector, channel, deliveries):
     """What pyClowder's ``listen`` loop does for each message, with the job thread run to its end."""
+    connector.connection = channel.connection  # as connect() would
     for method, header, body in deliveries:
         connector.on_message(channel, method, header, body)
         worker = connector.worker

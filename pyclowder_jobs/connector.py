@@ -24,10 +24,6 @@ from pyclowder_jobs.worker import Job, Worker
 logger = logging.getLogger("pyclowder_jobs")
 
 
-def _nothing() -> None:
-    """A callback that only wakes the connector thread."""
-
-
 class JobTrackingMixin:
     """Job tracking for a pyClowder ``RabbitMQConnector``: ``class C(JobTrackingMixin, RabbitMQConnector)``."""
 
@@ -36,6 +32,7 @@ class JobTrackingMixin:
         self.tracking_settings = Settings.from_env()
         self.tracking_worker = Worker()
         self.tap = None
+        self._wake_pending = False
         logcontext.install()
         logcontext.show_job_id_in_default_format()
         if self.tracking_settings.tap_exchange:
@@ -95,15 +92,30 @@ class JobTrackingMixin:
             json_body["routing_key"] = method.routing_key
         job = Job(job_id=incoming.job_id, resource_id=incoming.resource_id, attempt=incoming.attempt,
                   redelivered=bool(method.redelivered))
-        connection = channel.connection
-        return TrackedHandler(job=job, worker=self.tracking_worker,
-                              wake=lambda: connection.add_callback_threadsafe(_nothing), tap=self.tap,
+        return TrackedHandler(job=job, worker=self.tracking_worker, wake=self._wake_connector_thread, tap=self.tap,
                               secret=json_body.get("secretKey"),
                               progress_interval=self.tracking_settings.progress_interval,
                               extractor_name=self.extractor_name, extractor_info=self.extractor_info,
                               check_message=self.check_message, process_message=self.process_message,
                               ssl_verify=self.ssl_verify, mounted_paths=self.mounted_paths,
                               clowder_url=self.clowder_url, method=method, header=header, body=incoming.raw)
+
+    def _wake_connector_thread(self) -> None:
+        """Make the connector thread's wait return now, to publish what a job queued.
+
+        One wake-up at a time is enough: the callback clears the flag before the listen loop
+        publishes, so whatever is queued after that asks for a wake-up of its own.
+        """
+        if not self._wake_pending:
+            self._wake_pending = True
+            try:
+                self.connection.add_callback_threadsafe(self._woken)
+            except Exception:
+                self._wake_pending = False
+                raise
+
+    def _woken(self) -> None:
+        self._wake_pending = False
 
     def _refuse(self, channel: Any, method: Any, header: Any, body: bytes) -> None:
         """Move a message that cannot be processed to the error queue, as pyClowder does."""

@@ -42,6 +42,7 @@ class TrackedHandler(RabbitMQHandler):
         super().__init__(job_id=job.job_id, **handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
+        self._tracking = wire.reply_tracking_template(worker.id, worker.host, worker.pid, job.attempt, job.redelivered)
         self._wake_connector = wake
         self._tap = tap
         self._tap_events: list = []
@@ -67,18 +68,19 @@ class TrackedHandler(RabbitMQHandler):
             except Exception:  # pylint: disable=broad-except
                 logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
             finally:
-                self.tracking_worker.job_ended(self.tracking_job)
                 if not self._ended:
                     self._end_unfinished()
                 _running.handler = None
-                self._wake()
 
     def _end_unfinished(self) -> None:
         """Move a message that pyClowder returned from without a final status to the error queue."""
         logger.warning("[%s] pyClowder ended the job without acknowledging its message: "
                        "moving it to the error queue so the extractor takes the next one", self.job_id)
         resource = {"type": "file", "id": self.tracking_job.resource_id}
-        self.message_error(resource, "The message could not be processed (see the extractor's log).")
+        try:
+            self.message_error(resource, "The message could not be processed (see the extractor's log).")
+        finally:
+            self._end()
 
     def status_update(self, status: Any, resource: Dict[str, Any], message: str) -> None:
         """Queue a status reply with the job's ``tracking`` object, and wake the connector."""
@@ -120,9 +122,7 @@ class TrackedHandler(RabbitMQHandler):
         if self._tap is None:
             return
         job = self.tracking_job
-        worker = self.tracking_worker
-        tracking = wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), record.created,
-                                       job.attempt, job.redelivered, wire.LOG)
+        tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), record.created, wire.LOG)
         event = wire.log_event(job.resource_id, self.extractor_info["name"], job.job_id, record.levelname,
                                record.name, record.getMessage(), tracking)
         with self.lock:
@@ -141,8 +141,9 @@ class TrackedHandler(RabbitMQHandler):
         self._end()
 
     def _end(self) -> None:
-        self._ended = True
-        self.tracking_worker.job_ended(self.tracking_job)
+        if not self._ended:
+            self._ended = True
+            self.tracking_worker.job_ended(self.tracking_job)
         self._wake()
 
     # -- the connector thread -----------------------------------------------------------------
@@ -183,11 +184,9 @@ class TrackedHandler(RabbitMQHandler):
     def _status(self, status: Any, resource: Dict[str, Any], message: str, kind: str,
                 progress: Optional[Dict[str, Any]], timestamp: float) -> Dict[str, Any]:
         job = self.tracking_job
-        worker = self.tracking_worker
         job.resource_id = resource["id"]
         job.last_event = timestamp
-        tracking = wire.reply_tracking(worker.id, worker.host, worker.pid, worker.next_seq(), timestamp,
-                                       job.attempt, job.redelivered, kind, progress)
+        tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), timestamp, kind, progress)
         message = redact(message, self._secret)
         payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, tracking)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Any, Optional
 
 #: The value of ``record.job_id`` outside a job.
 NO_JOB = "-"
@@ -40,16 +39,23 @@ def current_job_id() -> str:
     return getattr(_local, "job_id", NO_JOB)
 
 
-@contextmanager
-def job_context(job_id: str, secret: Optional[str] = None) -> Iterator[None]:
-    """Mark the current thread as running ``job_id``, masking ``secret``, for the block."""
-    previous = getattr(_local, "job_id", NO_JOB), getattr(_local, "secret", None)
-    _local.job_id = job_id
-    _local.secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
-    try:
-        yield
-    finally:
-        _local.job_id, _local.secret = previous
+class job_context:  # noqa: N801 (used like a function: ``with job_context(job_id):``)
+    """Mark the current thread as running ``job_id``, masking ``secret``, for a ``with`` block."""
+
+    __slots__ = ("job_id", "secret", "previous")
+
+    def __init__(self, job_id: str, secret: Optional[str] = None) -> None:
+        self.job_id = job_id
+        self.secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
+        self.previous = (NO_JOB, None)
+
+    def __enter__(self) -> None:
+        self.previous = getattr(_local, "job_id", NO_JOB), getattr(_local, "secret", None)
+        _local.job_id = self.job_id
+        _local.secret = self.secret
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _local.job_id, _local.secret = self.previous
 
 
 def redact(text: str, secret: Optional[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from pyclowder_jobs.ids import MAX_ID_LENGTH, incoming_job_id, new_job_id, shorten
 
@@ -30,13 +30,18 @@ class Request:
     warnings: List[str]
 
 
-def decode(raw: bytes) -> Dict[str, Any]:
-    """The JSON object in a message body; raises :class:`BadRequest` with the reason otherwise."""
+def decode(raw: bytes) -> Tuple[Dict[str, Any], bool]:
+    """The JSON object in a message body, and whether the body was UTF-8.
+
+    Raises :class:`BadRequest` with the reason when the body is not a JSON object.
+    """
+    utf8 = True
     if isinstance(raw, (bytes, bytearray)):
         try:
             text = raw.decode("utf8")
         except UnicodeDecodeError:
             text = raw.decode("iso-8859-1")
+            utf8 = False
     else:
         text = raw
     try:
@@ -47,18 +52,7 @@ def decode(raw: bytes) -> Dict[str, Any]:
         raise BadRequest("the body is JSON nested too deeply to read") from None
     if not isinstance(body, dict):
         raise BadRequest("the body is a JSON %s, not an object" % type(body).__name__)
-    return body
-
-
-def is_utf8(raw: Any) -> bool:
-    """True unless ``raw`` is bytes that are not UTF-8 (pyClowder then reads them as ISO-8859-1)."""
-    if not isinstance(raw, (bytes, bytearray)):
-        return True
-    try:
-        raw.decode("utf8")
-    except UnicodeDecodeError:
-        return False
-    return True
+    return body, utf8
 
 
 def read(raw: bytes, id_style: str) -> Request:
@@ -67,9 +61,9 @@ def read(raw: bytes, id_style: str) -> Request:
     ``Request.raw`` is the body to keep for a retry or the error queue: the original bytes when
     the request had a usable id, else the body re-encoded with the new ``jobid``.
     """
-    body = decode(raw)
+    body, utf8 = decode(raw)
     warnings = []
-    if not is_utf8(raw):
+    if not utf8:
         warnings.append("the body is not UTF-8: read as ISO-8859-1, as pyClowder does")
     job_id, rejected = incoming_job_id(body)
     if rejected is not None:

@@ -8,7 +8,7 @@ parse it). Everything this library adds lives in the one ``tracking`` object.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 #: Version of the ``tracking`` object.
 TRACKING_VERSION = 1
@@ -19,15 +19,28 @@ PROGRESS = "progress"
 LOG = "log"
 
 
+_last_second: Tuple[int, str] = (-1, "")
+
+
+def _utc_second(second: int) -> str:
+    """``2026-11-22T11:04:26`` for a whole second, formatted once per second however many events."""
+    global _last_second
+    cached, text = _last_second
+    if cached != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second = (second, text)
+    return text
+
+
 def utc_seconds(timestamp: float) -> str:
     """``2026-11-22T11:04:26+00:00``: the ``start`` field of a status reply."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
+    return _utc_second(int(timestamp)) + "+00:00"
 
 
 def utc_millis(timestamp: float) -> str:
     """``2026-11-22T11:04:26.123Z``: every time inside ``tracking``."""
-    millis = int(timestamp * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + ".%03dZ" % (millis % 1000)
+    second, millis = divmod(int(timestamp * 1000), 1000)
+    return "%s.%03dZ" % (_utc_second(second), millis)
 
 
 def progress_text(done: float, total: Optional[float] = None, unit: Optional[str] = None) -> str:
@@ -73,21 +86,28 @@ def log_event(resource_id: Any, extractor: str, job_id: str, level: str, logger:
     }
 
 
-def reply_tracking(worker: str, host: str, pid: int, seq: int, timestamp: float, attempt: int,
-                   redelivered: bool, kind: str = STATUS,
-                   progress: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The ``tracking`` object of a status, progress or log event."""
-    tracking = {
+def reply_tracking_template(worker: str, host: str, pid: int, attempt: int, redelivered: bool) -> Dict[str, Any]:
+    """The part of a job's ``tracking`` object that stays the same from event to event."""
+    return {
         "v": TRACKING_VERSION,
         "worker": worker,
         "host": host,
         "pid": pid,
-        "seq": seq,
-        "ts": utc_millis(timestamp),
+        "seq": None,
+        "ts": None,
         "attempt": attempt,
         "redelivered": redelivered,
-        "kind": kind,
+        "kind": None,
     }
+
+
+def reply_tracking(template: Dict[str, Any], seq: int, timestamp: float, kind: str = STATUS,
+                   progress: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The ``tracking`` object of one status, progress or log event of a job."""
+    tracking = template.copy()
+    tracking["seq"] = seq
+    tracking["ts"] = utc_millis(timestamp)
+    tracking["kind"] = kind
     if progress is not None:
         tracking["progress"] = progress
     return tracking

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -40,7 +39,12 @@ class Job:
 
 
 class Worker:
-    """Identity, event counter and running jobs of one tracking connector."""
+    """Identity, event counter and running jobs of one tracking connector.
+
+    Job threads, the connector thread and the heartbeat thread share it. It needs no lock: each
+    change is one step under the interpreter lock (``next`` on a counter, a dict's set and pop,
+    ``list`` of a dict's values).
+    """
 
     def __init__(self) -> None:
         self.id = str(uuid.uuid4())
@@ -48,27 +52,23 @@ class Worker:
         self.pid = os.getpid()
         self.processed = 0
         self._seq = itertools.count(1)
+        self._finished = itertools.count(1)
         self._jobs: Dict[int, Job] = {}
-        self._lock = threading.Lock()
 
     def next_seq(self) -> int:
         """The next number of this worker's event counter (status, progress and heartbeat)."""
-        with self._lock:
-            return next(self._seq)
+        return next(self._seq)
 
     def job_started(self, job: Job) -> None:
         """List ``job`` in heartbeats until :meth:`job_ended`."""
-        with self._lock:
-            self._jobs[id(job)] = job
+        self._jobs[id(job)] = job
 
     def job_ended(self, job: Job) -> None:
-        """Stop listing ``job`` and count it as processed."""
-        with self._lock:
-            if self._jobs.pop(id(job), None) is not None:
-                self.processed += 1
+        """Stop listing ``job`` and count it as processed (once, however often it is called)."""
+        if self._jobs.pop(id(job), None) is not None:
+            self.processed = next(self._finished)
 
     def running(self) -> List[Dict[str, Any]]:
         """The jobs running now, oldest first, as listed in a heartbeat."""
-        with self._lock:
-            jobs = sorted(self._jobs.values(), key=lambda job: job.started)
+        jobs = sorted(list(self._jobs.values()), key=lambda job: job.started)
         return [job.summary() for job in jobs]

@@ -28,6 +28,7 @@ class Channel:
 
     def _wake(self, callback):
         self.wakes += 1
+        callback()
 
     def basic_publish(self, exchange, routing_key, body, properties=None):
         self.published.append((routing_key, json.loads(body) if body[:1] in ("{", b"{") else body))
@@ -47,6 +48,7 @@ def make_connector(process_message, check_message=None, connector_class=TrackedR
 
 
 def deliver(connector, channel, body, tag=1):
+    connector.connection = channel.connection
     method = SimpleNamespace(delivery_tag=tag, routing_key="q", redelivered=False)
     header = SimpleNamespace(reply_to="clowder.replies", correlation_id="c1")
     connector.on_message(channel, method, header, json.dumps(body).encode() if isinstance(body, dict) else body)

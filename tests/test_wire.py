@@ -43,9 +43,24 @@ def test_progress_without_a_total_or_unit_shows_what_it_has():
     assert wire.progress_text(0, 0) == "0/0"
 
 
+def test_reply_tracking_fields_come_in_the_documented_order():
+    template = wire.reply_tracking_template("w", "h", 1, 2, False)
+    tracking = wire.reply_tracking(template, 7, 0)
+    assert tracking == {"v": 1, "worker": "w", "host": "h", "pid": 1, "seq": 7, "ts": "1970-01-01T00:00:00.000Z",
+                        "attempt": 2, "redelivered": False, "kind": "status"}
+    assert list(tracking) == ["v", "worker", "host", "pid", "seq", "ts", "attempt", "redelivered", "kind"]
+
+
+def test_each_event_gets_its_own_tracking_object():
+    template = wire.reply_tracking_template("w", "h", 1, 1, False)
+    first, second = wire.reply_tracking(template, 1, 0), wire.reply_tracking(template, 2, 0)
+    assert (first["seq"], second["seq"], template["seq"]) == (1, 2, None)
+
+
 def test_progress_tracking_carries_the_numbers_only_when_given():
-    assert "progress" not in wire.reply_tracking("w", "h", 1, 1, 0, 1, False)
-    tracking = wire.reply_tracking("w", "h", 1, 1, 0, 1, False, wire.PROGRESS, {"done": 1, "total": 2, "unit": None})
+    template = wire.reply_tracking_template("w", "h", 1, 1, False)
+    assert "progress" not in wire.reply_tracking(template, 1, 0)
+    tracking = wire.reply_tracking(template, 1, 0, wire.PROGRESS, {"done": 1, "total": 2, "unit": None})
     assert tracking["kind"] == "progress" and tracking["progress"]["total"] == 2
 
 

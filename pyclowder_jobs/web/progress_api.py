@@ -130,8 +130,9 @@ class ProgressAPI:
                 _own(job, job_id)
                 extractor = job.get("extractor") or DEFAULT_EXTRACTOR
             now = self.clock()
-            tracking = wire.reply_tracking(worker, client, 0, self._next_seq(now), now, 1, False,
-                                           wire.PROGRESS, {"done": current, "total": total, "unit": None})
+            template = wire.reply_tracking_template(worker, client, 0, 1, False)
+            tracking = wire.reply_tracking(template, self._next_seq(now), now, wire.PROGRESS,
+                                           {"done": current, "total": total, "unit": None})
             tracking["ok"] = ok
             tracking["source"] = SOURCE
             events.append(wire.status_reply(RESOURCE_PREFIX + job_id, extractor, job_id,

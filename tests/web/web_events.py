@@ -37,8 +37,8 @@ def reply(status: str, message: str, offset: float, *, job: str = JOB, resource:
           progress: Optional[Dict[str, Any]] = None, ok: Optional[bool] = None) -> Dict[str, Any]:
     """A tracked status reply; with ``progress`` it is a progress event."""
     kind = wire.PROGRESS if progress is not None else wire.STATUS
-    tracking = wire.reply_tracking(worker, "node1", 4242, next(_seq), seconds(offset), attempt, False, kind,
-                                   progress)
+    template = wire.reply_tracking_template(worker, "node1", 4242, attempt, False)
+    tracking = wire.reply_tracking(template, next(_seq), seconds(offset), kind, progress)
     if ok is not None:
         tracking["ok"] = ok
     return wire.status_reply(resource, extractor, job, status, message, seconds(offset), tracking)
