@@ -247,15 +247,14 @@ def jobs(args: argparse.Namespace) -> int:
     from pyclowder_jobs.watch import column, progress_cell, short, status_text
     table = Table(title="%d jobs%s" % (len(found), " (newest %d)" % args.limit if len(found) == args.limit else ""),
                   title_justify="left")
-    for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "queue wait",
-                 "workers", "progress"):
+    for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "workers", "progress"):
         table.add_column(name, **column(name))
     for job in found:
         table.add_row(job["job_id"] + (" ?" if job["ambiguous"] else ""), job["extractor"] or "",
                       job["resource_id"] or "", status_text(job["status"] + (" (stale)" if job["stale"] else "")),
                       str(job["attempts"]), (job["started"] or job["submitted"] or "")[:19].replace("T", " "),
-                      duration(job["run_time"]), duration(job["queue_wait"]),
-                      ", ".join(short(worker) for worker in job["workers"]), progress_cell(job))
+                      duration(job["run_time"]), ", ".join(short(worker) for worker in job["workers"]),
+                      progress_cell(job))
     _console().print(table)
     return 0
 

@@ -29,16 +29,19 @@ STYLES = {"SUCCEEDED": "green", "FAILED": "red", "LOST": "bold red", "SKIPPED": 
           "SUBMITTED": "blue"}
 
 
-#: Columns that may wrap, and how wide they may grow; every other column keeps its text whole.
-_WRAPPING = {"progress": 40, "message": 50, "text": 80}
+#: Columns of free text: (least, most) width; "text" wraps, the others end in an ellipsis.
+_TEXTS = {"progress": (24, 40), "message": (12, 50), "text": (20, 80)}
 #: Columns never squeezed below their usual content (ids are copied from the screen).
-_MIN_WIDTHS = {"job": 24, "status": 9, "resource": 24}
+_MIN_WIDTHS = {"job": 24, "status": 9, "extractor": 14, "att.": 4, "attempt": 7, "started": 19, "run time": 8,
+               "elapsed": 7, "finished": 9, "worker": 8, "workers": 8, "time": 24}
 
 
 def column(name: str) -> Dict[str, Any]:
-    """The options of a table column named ``name``: ids whole, long texts wrapped."""
-    if name in _WRAPPING:
-        return {"max_width": _WRAPPING[name], "overflow": "fold"}
+    """The options of a table column named ``name``: ids whole, long texts cut or wrapped."""
+    if name in _TEXTS:
+        least, most = _TEXTS[name]
+        return {"min_width": least, "max_width": most, "no_wrap": name != "text",
+                "overflow": "fold" if name == "text" else "ellipsis"}
     return {"no_wrap": True, "min_width": _MIN_WIDTHS.get(name)}
 
 
@@ -54,7 +57,7 @@ def progress_cell(job: Dict[str, Any]) -> RenderableType:
     if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total > 0:
         table = Table.grid(padding=(0, 1))
         label = "%g/%g" % (done, total) + (" %s" % progress["unit"] if progress.get("unit") else "")
-        table.add_row(ProgressBar(total=total, completed=min(done, total), width=20), label)
+        table.add_row(ProgressBar(total=total, completed=min(done, total), width=12), label)
         return table
     return Text(job.get("message") or "", overflow="ellipsis", no_wrap=True)
 
@@ -69,19 +72,19 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
     done.sort(key=lambda job: job["finished"] or job["last_update"], reverse=True)
 
     table = Table(title="Running (%d)" % len(running), title_justify="left", expand=False)
-    for name in ("job", "extractor", "resource", "status", "attempt", "elapsed", "progress", "worker"):
+    for name in ("job", "extractor", "status", "attempt", "elapsed", "progress", "worker"):
         table.add_column(name, **column(name))
     for job in running:
-        table.add_row(job["job_id"], job["extractor"] or "", job["resource_id"] or "", status_text(job["status"]),
+        table.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
                       str(job["attempts"]), duration(job["elapsed"]), progress_cell(job),
                       short(job["workers"][-1]) if job["workers"] else "")
 
     recent = Table(title="Finished (last %d of %d)" % (min(finished, len(done)), len(done)), title_justify="left")
-    for name in ("job", "extractor", "resource", "status", "attempts", "run time", "finished", "message"):
+    for name in ("job", "extractor", "status", "attempt", "run time", "finished", "message"):
         recent.add_column(name, **column(name))
     for job in done[:finished]:
         when = to_ms(job["finished"] or job["last_update"])
-        recent.add_row(job["job_id"], job["extractor"] or "", job["resource_id"] or "", status_text(job["status"]),
+        recent.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
                        str(job["attempts"]), duration(job["run_time"]), ago(now_ms - when), job["message"] or "")
 
     workers = Table(title="Workers (%d)" % len(heartbeats), title_justify="left")
