@@ -301,8 +301,9 @@ def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
             ("submitted", job["submitted"] or ""), ("started", job["started"] or ""),
             ("finished", job["finished"] or ""), ("last update", job["last_update"]),
             ("queue wait", duration(job["queue_wait"])), ("run time", duration(job["run_time"])),
-            ("elapsed", duration(job["elapsed"])), ("progress", progress_cell(job)),
-            ("message", job["message"] or "")]
+            ("elapsed", duration(job["elapsed"])), ("message", job["message"] or "")]
+    if job["progress"]:
+        rows.append(("progress", progress_cell(job)))
     if job["superseded_by"]:
         rows.append(("superseded by", job["superseded_by"]))
     for name, value in rows:
