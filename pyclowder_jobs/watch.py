@@ -29,7 +29,7 @@ STYLES = {"SUCCEEDED": "green", "FAILED": "red", "LOST": "bold red", "SKIPPED": 
           "SUBMITTED": "blue"}
 
 
-#: Columns of free text: (least, most) width; "text" wraps, the others end in an ellipsis.
+#: Columns of free text: (least, most) width; they give way first when the screen is narrow.
 _TEXTS = {"progress": (24, 40), "message": (12, 50), "text": (20, 80)}
 #: Columns never squeezed below their usual content (ids are copied from the screen).
 _MIN_WIDTHS = {"job": 24, "status": 9, "extractor": 14, "att.": 4, "attempt": 7, "started": 19, "run time": 8,
@@ -40,8 +40,7 @@ def column(name: str) -> Dict[str, Any]:
     """The options of a table column named ``name``: ids whole, long texts cut or wrapped."""
     if name in _TEXTS:
         least, most = _TEXTS[name]
-        return {"min_width": least, "max_width": most, "no_wrap": name != "text",
-                "overflow": "fold" if name == "text" else "ellipsis"}
+        return {"min_width": least, "max_width": most, "overflow": "fold"}
     return {"no_wrap": True, "min_width": _MIN_WIDTHS.get(name)}
 
 
@@ -59,7 +58,12 @@ def progress_cell(job: Dict[str, Any]) -> RenderableType:
         label = "%g/%g" % (done, total) + (" %s" % progress["unit"] if progress.get("unit") else "")
         table.add_row(ProgressBar(total=total, completed=min(done, total), width=12), label)
         return table
-    return Text(job.get("message") or "", overflow="ellipsis", no_wrap=True)
+    return one_line(job.get("message"))
+
+
+def one_line(text: Optional[str]) -> Text:
+    """A text kept on one line, cut with an ellipsis where its column ends."""
+    return Text(text or "", overflow="ellipsis", no_wrap=True)
 
 
 def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]], *, now: datetime,
@@ -85,7 +89,7 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
     for job in done[:finished]:
         when = to_ms(job["finished"] or job["last_update"])
         recent.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
-                       str(job["attempts"]), duration(job["run_time"]), ago(now_ms - when), job["message"] or "")
+                       str(job["attempts"]), duration(job["run_time"]), ago(now_ms - when), one_line(job["message"]))
 
     workers = Table(title="Workers (%d)" % len(heartbeats), title_justify="left")
     for name in ("worker", "host", "queue", "last heartbeat", "running", "processed"):
