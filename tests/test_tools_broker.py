@@ -206,7 +206,8 @@ def test_watch_once_shows_running_jobs_with_progress_recent_finishes_and_workers
     start_extractor("behave/with_mixin.py")
     watch = subprocess.Popen(command("watch", "--once", "7", "--bind", broker.queue + ".#",
                                      "--rabbitmq-uri", RABBITMQ_URI),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, COLUMNS="250"))  # wide enough for the test's long queue name
     time.sleep(2.0)  # the watcher binds its queue; what is sent before that is not its to see
     quick, slow = objectid(), objectid()
     broker.publish(request(broker, quick))
