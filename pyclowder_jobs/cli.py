@@ -307,7 +307,8 @@ def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
     if job["superseded_by"]:
         rows.append(("superseded by", job["superseded_by"]))
     for name, value in rows:
-        facts.add_row(name, value)
+        if value != "":  # what the events do not tell is left out
+            facts.add_row(name, value)
     workers = Table(title="Workers", title_justify="left")
     for name in ("worker", "host", "pid", "attempts", "events", "first", "last"):
         workers.add_column(name, **column(name))
