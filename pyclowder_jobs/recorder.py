@@ -12,7 +12,6 @@ into SQLite run on two cores at once; at most two batches are in flight.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
