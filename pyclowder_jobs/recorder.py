@@ -89,7 +89,7 @@ class Recorder:
 
     def __init__(self, path: str, *, uri: str = DEFAULT_URI, queue: str = DEFAULT_QUEUE,
                  exchange: str = DEFAULT_EXCHANGE, bindings: Sequence[str] = ("#",),
-                 batch_size: int = 2000, flush_every: float = 0.5, prefetch: int = 5000) -> None:
+                 batch_size: int = 2000, flush_every: float = 0.5, prefetch: Optional[int] = None) -> None:
         self.path = path
         self.uri = uri
         self.queue = queue
@@ -97,7 +97,8 @@ class Recorder:
         self.bindings = list(bindings)
         self.batch_size = batch_size
         self.flush_every = flush_every
-        self.prefetch = prefetch
+        # enough unacked messages for the batches in flight and the one being filled
+        self.prefetch = prefetch or (IN_FLIGHT + 1) * batch_size
         self.summary = RecordSummary()
         self._stop = threading.Event()
         self._pending: List[bytes] = []
