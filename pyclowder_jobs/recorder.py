@@ -6,8 +6,8 @@ batches (by size, or every ``flush_every`` seconds), and acked with ``multiple=T
 batch is committed: a crash or Ctrl-C loses nothing, and the redelivered copies are skipped by the
 store's dedup keys.
 
-The store is written by a child process, so that taking messages from the broker and folding them
-into SQLite run on two cores at once; at most two batches are in flight.
+The store is written by a child process, so that taking and parsing messages and folding and
+committing them run on two cores at once; at most two batches are in flight.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pika
 import pika.exceptions
 
-from pyclowder_jobs.store import Store, StoreError
+from pyclowder_jobs.store import Store, StoreError, prepare
 
 DEFAULT_URI = "amqp://guest:guest@127.0.0.1:5672/%2f"
 DEFAULT_QUEUE = "pyclowder-jobs.recorder"
@@ -161,7 +161,7 @@ class Recorder:
     def _hand_over(self, writer: "_Writer") -> None:
         """Give the pending messages to the writer as one batch."""
         if self._pending:
-            writer.send(self._pending)
+            writer.send(prepare(self._pending))
             self._in_flight.append((self._last_tag, len(self._pending)))
             self._pending = []
 
@@ -194,9 +194,9 @@ class _Writer:
         self._out = Connection(to_child[1], readable=False)
         self._in = Connection(to_us[0], writable=False)
 
-    def send(self, bodies: List[bytes]) -> None:
+    def send(self, prepared: Tuple[List[tuple], int]) -> None:
         try:
-            self._out.send(bodies)
+            self._out.send(prepared)
         except OSError:
             self._died()
 
@@ -233,11 +233,11 @@ def _write(path: str, inbox: Connection, outbox: Connection) -> None:
     try:
         while True:
             try:
-                bodies = inbox.recv()
+                rows, malformed = inbox.recv()
             except EOFError:
                 return
             try:
-                new, malformed = store.add_raw(bodies)
+                new = store.add_prepared(rows)
             except Exception as exc:  # pylint: disable=broad-except
                 outbox.send("could not write to %s (%s): check the disk and the file" % (path, exc))
                 return

@@ -115,36 +115,23 @@ class Store:
         Returns how many events were new.  ``now`` (default: the current time) is the moment the
         refolded rows are computed for.
         """
-        return self._add(((event, None) for event in events), now)
+        return self.add_prepared([_row(event) for event in events], now=now)
 
     def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
         """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
-        pairs, malformed = [], 0
-        loads = json.loads
-        for body in bodies:
-            try:
-                event = loads(body)
-            except ValueError:
-                malformed += 1
-                continue
-            if type(event) is dict:
-                pairs.append((event, body.decode("utf-8") if type(body) is bytes else body))
-            else:
-                malformed += 1
-        return self._add(pairs, now), malformed
+        rows, malformed = prepare(bodies)
+        return self.add_prepared(rows, now=now), malformed
 
-    def _add(self, pairs: Iterable[Tuple[Any, Optional[str]]], now: When) -> int:
-        """Append (event, its JSON text or None) pairs and refold, in one transaction."""
-        rows, ids, keys, shared = [], set(), set(), set()
+    def add_prepared(self, rows: Sequence[tuple], *, now: When = None) -> int:
+        """Like :meth:`add_events` for rows made by :func:`prepare` (perhaps in another process)."""
+        ids, keys, shared = set(), set(), set()
         fresh: Dict[str, List[Any]] = {}
-        for event, text in pairs:
-            row = _row(event, text)
-            rows.append(row)
-            _, kind, job_id, resource, extractor, body, share, plain = row
+        for row in rows:
+            _, kind, job_id, resource, extractor, _, share, event = row
             if job_id is not None:
                 ids.add(job_id)
                 if kind == STATUS or kind == DOCUMENT:
-                    fresh.setdefault(job_id, []).append(event if plain else json.loads(body))
+                    fresh.setdefault(job_id, []).append(event)
             if resource is not None:
                 keys.add((resource, extractor))
                 if share:
@@ -374,8 +361,29 @@ class Store:
         return [fresh.get(job["job_id"], job) for job in found]
 
 
+def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
+    """(rows for :meth:`Store.add_prepared`, how many texts were not JSON objects), from JSON texts.
+
+    The texts are kept as they came.  The recorder prepares in the process that consumes, so that
+    the process that writes only folds and commits.
+    """
+    rows, malformed = [], 0
+    loads = json.loads
+    for body in bodies:
+        try:
+            event = loads(body)
+        except ValueError:
+            malformed += 1
+            continue
+        if type(event) is dict:
+            rows.append(_row(event, body.decode("utf-8") if type(body) is bytes else body))
+        else:
+            malformed += 1
+    return rows, malformed
+
+
 def _row(event: Any, body: Optional[str] = None) -> tuple:
-    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, is plain JSON)."""
+    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, the event as stored)."""
     found = normalise(event)
     converted: List[Any] = []
     if body is None:
@@ -400,7 +408,8 @@ def _row(event: Any, body: Optional[str] = None) -> tuple:
         kind = LOG
     else:
         kind = REJECTED
-    return (_dedup_key(event), kind, job_id, resource, extractor, body, share, not converted)
+    return (_dedup_key(event), kind, job_id, resource, extractor, body, share,
+            json.loads(body) if converted else event)
 
 
 def _is_log(event: Any) -> bool:
