@@ -74,6 +74,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print("pyclowder-jobs %s: %s" % (args.command, RICH_MISSING), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("pyclowder-jobs %s: interrupted (what was already committed stays)" % args.command, file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the output was piped into a command that stopped reading (head)
         sys.stderr.close()
         return 0
