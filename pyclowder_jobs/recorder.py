@@ -13,6 +13,7 @@ committing them run on two cores at once; at most two batches are in flight.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -228,14 +229,29 @@ class _Writer:
 
 
 def _write(path: str, inbox: Connection, outbox: Connection) -> None:
-    """The writer process: one transaction per batch received; replies (new, malformed) or an error text."""
+    """The writer process: one transaction per batch received; replies (new, malformed) or an error text.
+
+    A thread keeps taking batches off the pipe while the last one is committed, so that the
+    consuming process never waits for the pipe to be read.
+    """
     store = Store(path)
-    try:
+    batches: "queue.Queue[Optional[Tuple[List[tuple], int]]]" = queue.Queue()
+
+    def receive() -> None:
         while True:
             try:
-                rows, malformed = inbox.recv()
-            except EOFError:
+                batches.put(inbox.recv())
+            except (EOFError, OSError):
+                batches.put(None)
                 return
+
+    threading.Thread(target=receive, name="receive", daemon=True).start()
+    try:
+        while True:
+            batch = batches.get()
+            if batch is None:
+                return
+            rows, malformed = batch
             try:
                 new = store.add_prepared(rows)
             except Exception as exc:  # pylint: disable=broad-except
