@@ -129,7 +129,8 @@ class Recorder:
             channel.basic_consume(queue=self.queue, on_message_callback=self._take)
             writer = _Writer(self.path)
             while not self._stop.is_set() and not (until is not None and until(self)):
-                connection.process_data_events(time_limit=0 if self._in_flight else min(0.1, self.flush_every))
+                # returns as soon as messages arrive; the limit is how often a committed batch is noticed
+                connection.process_data_events(time_limit=min(0.02, self.flush_every))
                 self._settle(channel, writer, on_batch, wait=len(self._in_flight) >= IN_FLIGHT)
                 if self._pending and (len(self._pending) >= self.batch_size
                                       or time.monotonic() - self._first_pending >= self.flush_every):
@@ -183,7 +184,7 @@ class Recorder:
 
 
 class _Writer:
-    """The child process that parses batches and commits them to the store (``python -m`` this module)."""
+    """The child process that folds and commits batches to the store (``python -m`` this module)."""
 
     def __init__(self, path: str) -> None:
         to_child, to_us = os.pipe(), os.pipe()
