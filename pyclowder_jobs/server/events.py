@@ -5,11 +5,11 @@ Accepted: Clowder v1 ``extractions`` documents (pymongo types or Mongo extended 
 ``tracking`` object) and heartbeats.  Anything else comes back as a rejection reason, never an
 exception.
 
-A status event becomes a plain tuple (field order below) because half a million of them must be
-built and sorted per second; its first six fields are its sort key (DESIGN 5.5 rule 2).
+A status event becomes a plain tuple (field order below), the cheapest record to build and to sort
+by the hundred thousand; its first six fields are its sort key (DESIGN 5.5 rule 2).
 """
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, FrozenSet, List, NamedTuple, Optional, Tuple, Union
 
 from .status import CACHE as STATUS_CACHE
@@ -18,11 +18,12 @@ from .status import STARTED, SUBMITTED, TERMINAL, classify
 #: The anonymous user of Clowder v1: replies carry it, it is never the submitter.
 ANONYMOUS_USER = "000000000000000000000000"
 
-# A status record: the sort key (sort time: SUBMITTED moved to the start of its second, SUBMITTED
-# first, time in ms, _id, tracking.seq, content: "" with an _id, tracking.worker with a seq, else
-# the reply's fields joined), then job_id, resource,
-# extractor, state, soft (see status.classify), text, and EXTRA: None or
-# (user, worker, attempt, redelivered, progress) for the few events that carry any of them.
+# A status record is a tuple of:
+#   its sort key: sort time (a SUBMITTED's is the start of its second), 0 for SUBMITTED else 1,
+#   TS (ms), IDKEY (the _id, or ""), SEQ (tracking.seq, or -1), CONTENT ("" with an _id,
+#   tracking.worker with a seq, else the reply's fields joined);
+#   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT and EXTRA: None, or
+#   (user, worker, attempt, redelivered, progress) for the events that carry any of them.
 TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA = range(2, 13)
 
 Record = Tuple[Any, ...]
@@ -40,6 +41,7 @@ class Heartbeat(NamedTuple):
 
 Normalised = Union[Record, List[Record], Heartbeat, str, None]
 
+_UTC = timezone.utc
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _UNIX_DAY_ONE = _EPOCH_NAIVE.toordinal()
 _MS = timedelta(milliseconds=1)
@@ -88,9 +90,10 @@ def to_ms(value: Any) -> Optional[int]:
         return _iso_ms(value)
     if isinstance(value, datetime):
         try:
-            return datetime_ms(value)
+            value = datetime_ms(value)
         except Exception:  # a tzinfo whose utcoffset is broken: a bad event, not a crash
             return None
+        return value if _MIN_MS <= value <= _MAX_MS else None
     if kind is int or kind is float:
         try:
             value = round(value * 1000)
@@ -116,7 +119,10 @@ def id_text(value: Any) -> Optional[str]:
         return value if type(value) is str and value else None
     if value is None or isinstance(value, _NOT_IDS):
         return None
-    return str(value) or None
+    try:
+        return str(value) or None
+    except Exception:  # an id whose str() fails is no id
+        return None
 
 
 def job_id_text(value: Any) -> Optional[str]:
@@ -158,9 +164,10 @@ def _iso_ms(text: str) -> Optional[int]:
             moment = datetime.fromisoformat(text[:-1] + "+00:00")
         except ValueError:
             return None
-    if moment.tzinfo is None:
-        return datetime_ms(moment)
-    return round(moment.timestamp() * 1000)  # the cheapest way for an aware datetime
+    if moment.tzinfo is _UTC:
+        return round(moment.timestamp() * 1000)  # the cheapest way, and the common case
+    found = datetime_ms(moment)
+    return found if _MIN_MS <= found <= _MAX_MS else None  # 9999-12-31T23:00-05:00 is past 9999
 
 
 def datetime_ms(moment: datetime) -> int:

@@ -230,3 +230,12 @@ def test_unknown_status_text_is_kept_as_the_message_of_a_processing_job():
     (job,) = group_events([v1("Tiling 4/9", 0, job=JOB)], now=NOW)
 
     assert (job.status, job.message) == (PROCESSING, "Tiling 4/9")
+
+
+def test_a_time_that_is_past_year_9999_in_utc_is_rejected():
+    event = v1("StatusMessage.start: Started processing.", 0, job=JOB)
+    event["start"] = {"$date": "9999-12-31T23:00:00-05:00"}
+
+    jobs = group_events([event], now=NOW)
+
+    assert not jobs and "time" in jobs.rejected[0].reason
