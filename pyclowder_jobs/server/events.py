@@ -53,6 +53,11 @@ _EXTRACTOR_CACHE_SIZE = 1024
 _extractors: dict = {}
 
 
+def identity(record: Record) -> Any:
+    """What makes two records the same event: the ``_id`` (and v2 phase), else the sort key."""
+    return record[IDKEY] if record[SEQ] < 0 and record[IDKEY] else record[TS:CONTENT + 1]
+
+
 def normalise(event: Any) -> Normalised:
     """Turn one input into a record, a list of records, a Heartbeat, None (ignored) or a reason."""
     if not isinstance(event, dict):
