@@ -18,9 +18,9 @@ from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SU
 
 #: States in which a job waits for a worker to (re)start it.
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
-_new_job = tuple.__new__  # Job's fields in order, without the keyword handling of Job()
 #: A worker is gone when its latest heartbeat is older than this many intervals.
 MISSED_HEARTBEATS = 3
+_new_job = tuple.__new__  # builds a Job from its fields in order, without Job()'s keyword handling
 
 
 class _Run:
@@ -230,7 +230,7 @@ class Fold:
         if run is None:
             first = record[IDKEY] or "%s|%s" % (ts, record[CONTENT])
             job_id = synthetic_id(key[0], key[1], first)
-            while job_id in self.runs:  # only twin replies on one key in one millisecond get here
+            while job_id in self.runs:  # a real job id may be spelled like a synthetic one
                 job_id += "+"
             run = self.runs[job_id] = _Run(job_id, True, ts)
         run.apply(record)
