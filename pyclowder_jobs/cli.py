@@ -45,6 +45,7 @@ class Failure(Exception):
 def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]) -> Callable:
     """Register the decorated ``run(args) -> int`` as the subcommand ``name``."""
     def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        """Add ``run`` to the commands."""
         COMMANDS[name] = Command(name, help_text, configure, run)
         return run
     return register
@@ -146,6 +147,7 @@ def _configure_record(parser: argparse.ArgumentParser) -> None:
 
 @command("record", "consume the event tap into a SQLite database, until Ctrl-C", _configure_record)
 def record(args: argparse.Namespace) -> int:
+    """Consume the tap into the database until Ctrl-C, then print a summary line."""
     from pyclowder_jobs.recorder import Recorder, safe_uri
     recorder = Recorder(args.db, uri=args.rabbitmq_uri, queue=args.queue, exchange=args.exchange,
                         bindings=args.bind or ["#"], batch_size=args.batch_size)
@@ -180,6 +182,7 @@ def _configure_import(parser: argparse.ArgumentParser) -> None:
 
 @command("import", "load Clowder v1 or v2 exports of extraction events", _configure_import)
 def import_(args: argparse.Namespace) -> int:
+    """Import each export file, then report what was read, imported and refused."""
     from pyclowder_jobs.importer import describe, import_file
     for path in args.files:
         if not os.path.isfile(path):
@@ -237,6 +240,7 @@ def _configure_jobs(parser: argparse.ArgumentParser) -> None:
 
 @command("jobs", "list jobs, newest first", _configure_jobs)
 def jobs(args: argparse.Namespace) -> int:
+    """List the jobs that match the filters."""
     store = _open(args)
     try:
         found = store.jobs(status=args.status, extractor=args.extractor, user=args.user, resource=args.resource,
@@ -272,6 +276,7 @@ def _configure_show(parser: argparse.ArgumentParser) -> None:
 
 @command("show", "one job: attempts, events, times, workers and progress", _configure_show)
 def show(args: argparse.Namespace) -> int:
+    """Show one job with its workers and events."""
     store = _open(args)
     try:
         job = store.job(args.job_id)
@@ -356,6 +361,7 @@ def _configure_stats(parser: argparse.ArgumentParser) -> None:
 @command("stats", "per extractor and per worker: success rate, run time, queue wait, throughput",
          _configure_stats)
 def stats(args: argparse.Namespace) -> int:
+    """Print the figures per extractor and per worker."""
     from pyclowder_jobs.report import stats as compute
     store = _open(args)
     try:
@@ -401,6 +407,7 @@ def _configure_watch(parser: argparse.ArgumentParser) -> None:
 @command("watch", "a live view of the tap: running jobs, recent finishes, workers (Ctrl-C to stop)",
          _configure_watch)
 def watch(args: argparse.Namespace) -> int:
+    """Show the live view of the tap."""
     console = _console()
     from pyclowder_jobs.watch import Watcher
     Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(

@@ -53,6 +53,7 @@ class RecordSummary:
 
     @property
     def duplicates(self) -> int:
+        """Messages that were already stored (redeliveries, copies)."""
         return self.received - self.malformed - self.new
 
     def line(self, db: str) -> str:
@@ -197,12 +198,14 @@ class _Writer:
         self._in = Connection(to_us[0], writable=False)
 
     def send(self, prepared: Tuple[List[tuple], int]) -> None:
+        """Hand a prepared batch to the writer."""
         try:
             self._out.send(prepared)
         except OSError:
             self._died()
 
     def ready(self, timeout: float) -> bool:
+        """True once the writer has answered for the oldest batch (waits up to ``timeout`` seconds)."""
         return self._in.poll(timeout)
 
     def result(self) -> Tuple[int, int]:
@@ -216,6 +219,7 @@ class _Writer:
         return found
 
     def close(self) -> None:
+        """Let the writer finish what it has and stop."""
         self._out.close()  # the writer ends when its input ends
         try:
             self._process.wait(30)
@@ -239,6 +243,7 @@ def _write(path: str, inbox: Connection, outbox: Connection) -> None:
     batches: "queue.Queue[Optional[Tuple[List[tuple], int]]]" = queue.Queue()
 
     def receive() -> None:
+        """Move batches from the pipe to the queue until the pipe ends."""
         while True:
             try:
                 batches.put(inbox.recv())

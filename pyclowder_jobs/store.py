@@ -235,6 +235,7 @@ class Store:
                 yield json.loads(body)
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 

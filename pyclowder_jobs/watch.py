@@ -137,6 +137,7 @@ class Watcher:
         self.index.add(event)
 
     def frame(self, finished: int = 10) -> RenderableType:
+        """The view as of now."""
         now = datetime.now(timezone.utc)
         jobs = [job.to_dict() for job in self.index.jobs(now)]
         title = "pyclowder-jobs watch: %s on %s, %d events, %d jobs%s" % (
