@@ -238,3 +238,10 @@ def test_one_store_may_be_shared_by_a_writing_and_a_reading_thread(store):
     thread.join()
     assert failures == []
     assert len(store.jobs(now=NOW)) == 30
+
+
+def test_a_file_that_is_not_a_database_is_an_error_that_says_so(tmp_path):
+    path = tmp_path / "extractions.json"
+    path.write_text('{"not": "a database"}\n' * 100)
+    with pytest.raises(StoreError, match="cannot open the database .*extractions.json .*file is not a database"):
+        Store(path, create=False)
