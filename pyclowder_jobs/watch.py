@@ -12,13 +12,14 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+import pika.exceptions
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, connect, safe_uri
+from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, BrokerError, connect, safe_uri
 from pyclowder_jobs.server import LOST, TERMINAL, JobIndex
 from pyclowder_jobs.server.events import to_ms
 from pyclowder_jobs.timefmt import ago, duration
@@ -157,19 +158,25 @@ class Watcher:
                 channel.queue_bind(queue=queue, exchange=self.exchange, routing_key=binding)
             channel.basic_consume(queue=queue, auto_ack=True,
                                   on_message_callback=lambda _channel, _method, _properties, body: self.take(body))
-            deadline = None if seconds is None else time.monotonic() + seconds
             if seconds is not None:
+                deadline = time.monotonic() + seconds
                 while time.monotonic() < deadline:
                     connection.process_data_events(time_limit=min(0.2, max(0.0, deadline - time.monotonic())))
                 console.print(self.frame(finished))
                 return
             with Live(self.frame(finished), console=console, refresh_per_second=4, screen=False) as live:
+                next_frame = time.monotonic() + refresh
                 try:
                     while True:
-                        connection.process_data_events(time_limit=refresh)
-                        live.update(self.frame(finished))
+                        connection.process_data_events(time_limit=0.1)
+                        if time.monotonic() >= next_frame:  # a busy tap does not make it redraw more often
+                            live.update(self.frame(finished))
+                            next_frame = time.monotonic() + refresh
                 except KeyboardInterrupt:
                     pass
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            raise BrokerError("lost the broker at %s (%s): start watch again once RabbitMQ is back"
+                              % (safe_uri(self.uri), type(exc).__name__)) from exc
         finally:
             try:
                 connection.close()
