@@ -149,6 +149,8 @@ def main() -> None:
     ours = make_ours(timeline, stored=args.stored)
     celery = make_celery(timeline)
     del timeline
+    gc.collect()
+    gc.freeze()  # the input streams stay out of every fold's garbage collections alike
     now = datetime.fromtimestamp(START, timezone.utc) + timedelta(days=1)
     count = len(ours)
     print("%d events, %d jobs, %d workers, jobs with ids as %s; Python %s on %s, %d cores; "

@@ -265,7 +265,10 @@ def status_reply(event: dict) -> Union[Record, str, None]:
 
 
 def _tracking(tracking: dict) -> tuple:
-    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown."""
+    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown.
+
+    Progress becomes a tuple: a record of plain values is one the garbage collector leaves alone.
+    """
     ts = tracking.get("ts")
     if ts is not None:
         ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
@@ -279,8 +282,9 @@ def _tracking(tracking: dict) -> tuple:
     if type(attempt) is not int or attempt < 1:
         attempt = None
     progress = tracking.get("progress")
-    if type(progress) is not dict:
-        progress = None
+    if progress is not None:
+        progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
+                    if type(progress) is dict else None)
     return ts, seq, (None, worker, attempt, tracking.get("redelivered") is True, progress)
 
 

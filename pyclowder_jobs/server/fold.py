@@ -47,7 +47,7 @@ class _Run:
         self.user = self.message = None
         self.worker: Optional[str] = None  # the worker of the latest event that named one
         self.workers: Optional[set] = None
-        self.progress: Optional[dict] = None
+        self.progress: Optional[tuple] = None  # (done, total, unit)
         self.soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
         self.key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
         self.id_replies = 0  # events other than SUBMITTED that carried this job's id
@@ -330,8 +330,8 @@ def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[st
         events = events[:]
     progress = run.progress
     if progress is not None:
-        progress = {"done": _plain(progress.get("done")), "total": _plain(progress.get("total")),
-                    "unit": _plain(progress.get("unit"))}
+        progress = {"done": _plain(progress[0]), "total": _plain(progress[1]),
+                    "unit": _plain(progress[2])}
     return _new_job(Job, (run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
                run.attempt, submitted, started, finished, run.last,
                None if started is None else max(0, end - started) / 1000,
