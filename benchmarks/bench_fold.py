@@ -3,9 +3,11 @@
 Builds one deterministic stream (jobs x 5 events, 16 workers, interleaved in time; half the jobs
 send raw status replies with job ids and ``tracking``, half are legacy Clowder v1 documents in Mongo
 extended JSON without job ids), the same stream in Celery's event shape, and folds both in the
-same run.  Needs Celery (``pip install -e '.[bench]'``)::
+same run, timing CPU time (the best of ``--repeat`` runs).  ``--stored`` makes the jobs with ids
+v1 documents with ``job_id`` instead, as Clowder v1 stores them.  Needs Celery
+(``pip install -e '.[bench]'``)::
 
-    python benchmarks/bench_fold.py [--events N]
+    python benchmarks/bench_fold.py [--events N] [--stored] [--repeat R]
 """
 import argparse
 import gc
@@ -57,22 +59,29 @@ def job_id(job: int) -> str:
     return "%08x%016x" % (int(START) + job // 50, job)
 
 
-def make_ours(timeline):
-    """The stream as Clowder has it: raw tracked replies (jobs with ids), v1 documents (legacy)."""
+def make_ours(timeline, stored: bool = False):
+    """The stream as Clowder has it: legacy jobs are v1 documents without job id; jobs with ids
+    are raw replies with ``tracking`` (what the event tap carries), or with ``stored`` v1
+    documents with ``job_id`` (what Clowder v1 keeps of them: it drops ``tracking``)."""
     seq = [0] * WORKERS
     stream = []
     for clock, (when, job, step) in enumerate(timeline):
         worker = job % WORKERS
         file_id = "%024x" % (0x5c8a6c70a1b2c3d4e5000000 + job % FILES)
         extractor = EXTRACTORS[job % len(EXTRACTORS)]
-        if job % 2:
-            stream.append({
+        if job % 2 or stored:
+            doc = {
                 "_id": {"$oid": "%08x%016x" % (int(when), clock)},
                 "file_id": {"$oid": file_id},
                 "extractor_id": extractor,
                 "status": LEGACY_TEXTS[step],
                 "start": {"$date": iso_ms(when)},
-            })
+            }
+            if job % 2 == 0:
+                doc["job_id"] = {"$oid": job_id(job)}
+                if step == 0:
+                    doc.update(status="SUBMITTED", user_id={"$oid": "7ad73603ab6d3ee946363bb9"})
+            stream.append(doc)
             continue
         seq[worker] += 1
         if step == 0:
@@ -130,19 +139,25 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500000, help="events in the stream (default 500,000)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each fold; the best counts")
+    parser.add_argument("--stored", action="store_true",
+                        help="jobs with ids as stored v1 documents instead of tracked replies")
     args = parser.parse_args()
 
     from celery.events.state import State
 
     timeline = make_timeline(args.events, args.seed)
-    ours = make_ours(timeline)
+    ours = make_ours(timeline, stored=args.stored)
     celery = make_celery(timeline)
     del timeline
+    gc.collect()
+    gc.freeze()  # the input streams stay out of every fold's garbage collections alike
     now = datetime.fromtimestamp(START, timezone.utc) + timedelta(days=1)
     count = len(ours)
-    print("%d events, %d jobs, %d workers; Python %s on %s, %d cores; best CPU time of %d runs" % (
-        count, count // EVENTS_PER_JOB, WORKERS, platform.python_version(), platform.machine(),
-        os.cpu_count(), args.repeat))
+    print("%d events, %d jobs, %d workers, jobs with ids as %s; Python %s on %s, %d cores; "
+          "best CPU time of %d runs" % (
+              count, count // EVENTS_PER_JOB, WORKERS,
+              "stored v1 documents" if args.stored else "tracked replies",
+              platform.python_version(), platform.machine(), os.cpu_count(), args.repeat))
 
     def fold_ours():
         jobs = group_events(ours, now=now)

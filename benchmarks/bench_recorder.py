@@ -78,6 +78,22 @@ def cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def broker_cpu() -> float:
+    """CPU seconds used so far by a RabbitMQ server on this machine (beam.smp), or 0 if none is seen."""
+    total = 0.0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        try:
+            with open("/proc/%s/comm" % entry) as comm:
+                if comm.read().strip() != "beam.smp":
+                    continue
+            with open("/proc/%s/stat" % entry) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200000)
@@ -105,16 +121,20 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "bench.sqlite")
             recorder = Recorder(path, uri=URI, queue=queue, exchange=exchange, batch_size=options.batch_size)
-            own, children = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+            own, children, rabbit = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), broker_cpu()
             began = time.perf_counter()
             summary = recorder.run(until=lambda r: r.summary.received >= published)
             seconds = time.perf_counter() - began
             own, children = cpu(resource.RUSAGE_SELF) - own, cpu(resource.RUSAGE_CHILDREN) - children
+            rabbit = broker_cpu() - rabbit
             print("recorder: %d events (%d new) in %.2f s: %.0f events/s (target 20,000/s), %d batches"
                   % (summary.received, summary.new, seconds, summary.received / seconds, summary.batches))
             print("  CPU: consumer %.2f s (%.0f events per CPU second), writer %.2f s (%.0f events per CPU second);"
                   " load average before the run: %.1f"
                   % (own, summary.received / own, children, summary.received / children, load))
+            if rabbit:
+                print("  RabbitMQ delivering them: %.2f CPU s; all three together: %.0f microseconds of CPU per event"
+                      % (rabbit, 1e6 * (own + children + rabbit) / summary.received))
             store = Store(path, create=False)
             began = time.perf_counter()
             jobs = store.jobs()

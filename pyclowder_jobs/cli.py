@@ -45,6 +45,7 @@ class Failure(Exception):
 def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]) -> Callable:
     """Register the decorated ``run(args) -> int`` as the subcommand ``name``."""
     def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        """Add ``run`` to the commands."""
         COMMANDS[name] = Command(name, help_text, configure, run)
         return run
     return register
@@ -74,6 +75,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print("pyclowder-jobs %s: %s" % (args.command, RICH_MISSING), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("pyclowder-jobs %s: interrupted (what was already committed stays)" % args.command, file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the output was piped into a command that stopped reading (head)
         sys.stderr.close()
         return 0
@@ -143,6 +147,7 @@ def _configure_record(parser: argparse.ArgumentParser) -> None:
 
 @command("record", "consume the event tap into a SQLite database, until Ctrl-C", _configure_record)
 def record(args: argparse.Namespace) -> int:
+    """Consume the tap into the database until Ctrl-C, then print a summary line."""
     from pyclowder_jobs.recorder import Recorder, safe_uri
     recorder = Recorder(args.db, uri=args.rabbitmq_uri, queue=args.queue, exchange=args.exchange,
                         bindings=args.bind or ["#"], batch_size=args.batch_size)
@@ -177,6 +182,7 @@ def _configure_import(parser: argparse.ArgumentParser) -> None:
 
 @command("import", "load Clowder v1 or v2 exports of extraction events", _configure_import)
 def import_(args: argparse.Namespace) -> int:
+    """Import each export file, then report what was read, imported and refused."""
     from pyclowder_jobs.importer import describe, import_file
     for path in args.files:
         if not os.path.isfile(path):
@@ -234,6 +240,7 @@ def _configure_jobs(parser: argparse.ArgumentParser) -> None:
 
 @command("jobs", "list jobs, newest first", _configure_jobs)
 def jobs(args: argparse.Namespace) -> int:
+    """List the jobs that match the filters."""
     store = _open(args)
     try:
         found = store.jobs(status=args.status, extractor=args.extractor, user=args.user, resource=args.resource,
@@ -247,15 +254,14 @@ def jobs(args: argparse.Namespace) -> int:
     from pyclowder_jobs.watch import column, progress_cell, short, status_text
     table = Table(title="%d jobs%s" % (len(found), " (newest %d)" % args.limit if len(found) == args.limit else ""),
                   title_justify="left")
-    for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "queue wait",
-                 "workers", "progress"):
+    for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "workers", "progress"):
         table.add_column(name, **column(name))
     for job in found:
         table.add_row(job["job_id"] + (" ?" if job["ambiguous"] else ""), job["extractor"] or "",
                       job["resource_id"] or "", status_text(job["status"] + (" (stale)" if job["stale"] else "")),
                       str(job["attempts"]), (job["started"] or job["submitted"] or "")[:19].replace("T", " "),
-                      duration(job["run_time"]), duration(job["queue_wait"]),
-                      ", ".join(short(worker) for worker in job["workers"]), progress_cell(job))
+                      duration(job["run_time"]), ", ".join(short(worker) for worker in job["workers"]),
+                      progress_cell(job))
     _console().print(table)
     return 0
 
@@ -270,6 +276,7 @@ def _configure_show(parser: argparse.ArgumentParser) -> None:
 
 @command("show", "one job: attempts, events, times, workers and progress", _configure_show)
 def show(args: argparse.Namespace) -> int:
+    """Show one job with its workers and events."""
     store = _open(args)
     try:
         job = store.job(args.job_id)
@@ -302,12 +309,14 @@ def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
             ("submitted", job["submitted"] or ""), ("started", job["started"] or ""),
             ("finished", job["finished"] or ""), ("last update", job["last_update"]),
             ("queue wait", duration(job["queue_wait"])), ("run time", duration(job["run_time"])),
-            ("elapsed", duration(job["elapsed"])), ("progress", progress_cell(job)),
-            ("message", job["message"] or "")]
+            ("elapsed", duration(job["elapsed"])), ("message", job["message"] or "")]
+    if job["progress"]:
+        rows.append(("progress", progress_cell(job)))
     if job["superseded_by"]:
         rows.append(("superseded by", job["superseded_by"]))
     for name, value in rows:
-        facts.add_row(name, value)
+        if value != "":  # what the events do not tell is left out
+            facts.add_row(name, value)
     workers = Table(title="Workers", title_justify="left")
     for name in ("worker", "host", "pid", "attempts", "events", "first", "last"):
         workers.add_column(name, **column(name))
@@ -352,6 +361,7 @@ def _configure_stats(parser: argparse.ArgumentParser) -> None:
 @command("stats", "per extractor and per worker: success rate, run time, queue wait, throughput",
          _configure_stats)
 def stats(args: argparse.Namespace) -> int:
+    """Print the figures per extractor and per worker."""
     from pyclowder_jobs.report import stats as compute
     store = _open(args)
     try:
@@ -397,6 +407,7 @@ def _configure_watch(parser: argparse.ArgumentParser) -> None:
 @command("watch", "a live view of the tap: running jobs, recent finishes, workers (Ctrl-C to stop)",
          _configure_watch)
 def watch(args: argparse.Namespace) -> int:
+    """Show the live view of the tap."""
     console = _console()
     from pyclowder_jobs.watch import Watcher
     Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(

@@ -36,12 +36,14 @@ class ImportSummary:
     reasons: Counter = field(default_factory=Counter)
 
     def refuse(self, line: int, reason: str) -> None:
+        """Count a refused line; the first ones are kept with their numbers."""
         self.reasons[reason] += 1
         if len(self.refused) < LISTED:
             self.refused.append((line, reason))
 
     @property
     def refused_count(self) -> int:
+        """All refused lines, listed or not."""
         return sum(self.reasons.values())
 
 

@@ -6,14 +6,14 @@ batches (by size, or every ``flush_every`` seconds), and acked with ``multiple=T
 batch is committed: a crash or Ctrl-C loses nothing, and the redelivered copies are skipped by the
 store's dedup keys.
 
-The store is written by a child process, so that taking messages from the broker and folding them
-into SQLite run on two cores at once; at most two batches are in flight.
+The store is written by a child process, so that taking and parsing messages and folding and
+committing them run on two cores at once; at most two batches are in flight.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pika
 import pika.exceptions
 
-from pyclowder_jobs.store import Store, StoreError
+from pyclowder_jobs.store import Store, StoreError, prepare
 
 DEFAULT_URI = "amqp://guest:guest@127.0.0.1:5672/%2f"
 DEFAULT_QUEUE = "pyclowder-jobs.recorder"
@@ -53,6 +53,7 @@ class RecordSummary:
 
     @property
     def duplicates(self) -> int:
+        """Messages that were already stored (redeliveries, copies)."""
         return self.received - self.malformed - self.new
 
     def line(self, db: str) -> str:
@@ -90,7 +91,7 @@ class Recorder:
 
     def __init__(self, path: str, *, uri: str = DEFAULT_URI, queue: str = DEFAULT_QUEUE,
                  exchange: str = DEFAULT_EXCHANGE, bindings: Sequence[str] = ("#",),
-                 batch_size: int = 2000, flush_every: float = 0.5, prefetch: int = 5000) -> None:
+                 batch_size: int = 2000, flush_every: float = 0.5, prefetch: Optional[int] = None) -> None:
         self.path = path
         self.uri = uri
         self.queue = queue
@@ -98,7 +99,8 @@ class Recorder:
         self.bindings = list(bindings)
         self.batch_size = batch_size
         self.flush_every = flush_every
-        self.prefetch = prefetch
+        # enough unacked messages for the batches in flight and the one being filled
+        self.prefetch = prefetch or (IN_FLIGHT + 1) * batch_size
         self.summary = RecordSummary()
         self._stop = threading.Event()
         self._pending: List[bytes] = []
@@ -128,7 +130,8 @@ class Recorder:
             channel.basic_consume(queue=self.queue, on_message_callback=self._take)
             writer = _Writer(self.path)
             while not self._stop.is_set() and not (until is not None and until(self)):
-                connection.process_data_events(time_limit=0 if self._in_flight else min(0.1, self.flush_every))
+                # returns as soon as messages arrive; the limit is how often a committed batch is noticed
+                connection.process_data_events(time_limit=min(0.02, self.flush_every))
                 self._settle(channel, writer, on_batch, wait=len(self._in_flight) >= IN_FLIGHT)
                 if self._pending and (len(self._pending) >= self.batch_size
                                       or time.monotonic() - self._first_pending >= self.flush_every):
@@ -161,7 +164,7 @@ class Recorder:
     def _hand_over(self, writer: "_Writer") -> None:
         """Give the pending messages to the writer as one batch."""
         if self._pending:
-            writer.send(self._pending)
+            writer.send(prepare(self._pending))
             self._in_flight.append((self._last_tag, len(self._pending)))
             self._pending = []
 
@@ -182,7 +185,7 @@ class Recorder:
 
 
 class _Writer:
-    """The child process that parses batches and commits them to the store (``python -m`` this module)."""
+    """The child process that folds and commits batches to the store (``python -m`` this module)."""
 
     def __init__(self, path: str) -> None:
         to_child, to_us = os.pipe(), os.pipe()
@@ -194,13 +197,15 @@ class _Writer:
         self._out = Connection(to_child[1], readable=False)
         self._in = Connection(to_us[0], writable=False)
 
-    def send(self, bodies: List[bytes]) -> None:
+    def send(self, prepared: Tuple[List[tuple], int]) -> None:
+        """Hand a prepared batch to the writer."""
         try:
-            self._out.send(bodies)
+            self._out.send(prepared)
         except OSError:
             self._died()
 
     def ready(self, timeout: float) -> bool:
+        """True once the writer has answered for the oldest batch (waits up to ``timeout`` seconds)."""
         return self._in.poll(timeout)
 
     def result(self) -> Tuple[int, int]:
@@ -214,6 +219,7 @@ class _Writer:
         return found
 
     def close(self) -> None:
+        """Let the writer finish what it has and stop."""
         self._out.close()  # the writer ends when its input ends
         try:
             self._process.wait(30)
@@ -228,16 +234,32 @@ class _Writer:
 
 
 def _write(path: str, inbox: Connection, outbox: Connection) -> None:
-    """The writer process: one transaction per batch received; replies (new, malformed) or an error text."""
+    """The writer process: one transaction per batch received; replies (new, malformed) or an error text.
+
+    A thread keeps taking batches off the pipe while the last one is committed, so that the
+    consuming process never waits for the pipe to be read.
+    """
     store = Store(path)
-    try:
+    batches: "queue.Queue[Optional[Tuple[List[tuple], int]]]" = queue.Queue()
+
+    def receive() -> None:
+        """Move batches from the pipe to the queue until the pipe ends."""
         while True:
             try:
-                bodies = inbox.recv()
-            except EOFError:
+                batches.put(inbox.recv())
+            except (EOFError, OSError):
+                batches.put(None)
                 return
+
+    threading.Thread(target=receive, name="receive", daemon=True).start()
+    try:
+        while True:
+            batch = batches.get()
+            if batch is None:
+                return
+            rows, malformed = batch
             try:
-                new, malformed = store.add_raw(bodies)
+                new = store.add_prepared(rows)
             except Exception as exc:  # pylint: disable=broad-except
                 outbox.send("could not write to %s (%s): check the disk and the file" % (path, exc))
                 return

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
@@ -86,7 +87,7 @@ class StoreError(Exception):
 
 
 class Store:
-    """Raw events and folded jobs in one SQLite file."""
+    """Raw events and folded jobs in one SQLite file; one instance may be shared by threads."""
 
     def __init__(self, path: Union[str, os.PathLike], *, create: bool = True) -> None:
         self.path = os.fspath(path)
@@ -106,6 +107,7 @@ class Store:
                              % (self.path, exc)) from exc
         self._cache: "OrderedDict[str, List[Any]]" = OrderedDict()
         self._version = -1
+        self._lock = threading.RLock()  # one connection: its temporary tables are used by one call at a time
 
     def add_events(self, events: Iterable[Any], *, now: When = None) -> int:
         """Append raw events (duplicates skipped) and refold the jobs they affect, in one transaction.
@@ -113,42 +115,35 @@ class Store:
         Returns how many events were new.  ``now`` (default: the current time) is the moment the
         refolded rows are computed for.
         """
-        return self._add(((event, None) for event in events), now)
+        return self.add_prepared([_row(event) for event in events], now=now)
 
     def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
         """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
-        pairs, malformed = [], 0
-        loads = json.loads
-        for body in bodies:
-            try:
-                event = loads(body)
-            except ValueError:
-                malformed += 1
-                continue
-            if type(event) is dict:
-                pairs.append((event, body.decode("utf-8") if type(body) is bytes else body))
-            else:
-                malformed += 1
-        return self._add(pairs, now), malformed
+        rows, malformed = prepare(bodies)
+        return self.add_prepared(rows, now=now), malformed
 
-    def _add(self, pairs: Iterable[Tuple[Any, Optional[str]]], now: When) -> int:
-        """Append (event, its JSON text or None) pairs and refold, in one transaction."""
-        rows, ids, keys, shared = [], set(), set(), set()
+    def add_prepared(self, rows: Sequence[tuple], *, now: When = None) -> int:
+        """Like :meth:`add_events` for rows made by :func:`prepare` (perhaps in another process)."""
+        ids, keys, shared = set(), set(), set()
         fresh: Dict[str, List[Any]] = {}
-        for event, text in pairs:
-            row = _row(event, text)
-            rows.append(row)
-            _, kind, job_id, resource, extractor, body, share, plain = row
+        for row in rows:
+            _, kind, job_id, resource, extractor, _, share, event = row
             if job_id is not None:
                 ids.add(job_id)
                 if kind == STATUS or kind == DOCUMENT:
-                    fresh.setdefault(job_id, []).append(event if plain else json.loads(body))
+                    fresh.setdefault(job_id, []).append(event)
             if resource is not None:
                 keys.add((resource, extractor))
                 if share:
                     shared.add((resource, extractor))
         if not rows:
             return 0
+        with self._lock:
+            return self._write(rows, ids, keys, shared, fresh, _ms(now))
+
+    def _write(self, rows: List[tuple], ids: Set[str], keys: Set[Key], shared: Set[Key],
+               fresh: Dict[str, List[Any]], now: int) -> int:
+        """Insert the rows and refold what they affect, in one transaction."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -165,7 +160,7 @@ class Store:
                     fresh, last_seq = {}, None
                 db.executemany("INSERT OR IGNORE INTO shared_keys VALUES (?, ?)", shared)
                 self._keep_heartbeats(rows)
-                self._refold(ids, keys, _ms(now), fresh, last_seq)
+                self._refold(ids, keys, now, fresh, last_seq)
             db.execute("COMMIT")
         except BaseException:
             self._cache.clear()
@@ -194,39 +189,55 @@ class Store:
         sql += " ORDER BY last_update DESC, job_id DESC"
         if limit is not None and status is None:
             sql += " LIMIT %d" % int(limit)
-        rows = self._db.execute(sql, args).fetchall()
-        found = self._fresh(rows, _ms(now))
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+            found = self._fresh(rows, _ms(now))
         if status is not None:
             found = [job for job in found if job["status"] == status]
         return found[:limit] if limit is not None else found
 
     def job(self, job_id: str, *, now: When = None) -> Optional[Dict[str, Any]]:
         """One job as ``Job.to_dict()`` as of ``now``, or None."""
-        row = self._db.execute("SELECT doc, open FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return self._fresh([row], _ms(now))[0] if row else None
+        with self._lock:
+            row = self._db.execute("SELECT doc, open FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            return self._fresh([row], _ms(now))[0] if row else None
 
     def raw_events(self, job_id: str) -> List[Dict[str, Any]]:
         """The raw documents whose own job id is ``job_id`` (statuses, progress, logs), in arrival order."""
-        return [json.loads(body) for body, in self._db.execute(
-            "SELECT body FROM events WHERE job_id = ? ORDER BY seq", (job_id,))]
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM events WHERE job_id = ? ORDER BY seq", (job_id,)).fetchall()
+        return [json.loads(body) for body, in rows]
 
     def heartbeats(self) -> List[Dict[str, Any]]:
         """The latest heartbeat of each worker."""
-        return [json.loads(body) for body, in self._db.execute("SELECT body FROM heartbeats ORDER BY worker")]
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM heartbeats ORDER BY worker").fetchall()
+        return [json.loads(body) for body, in rows]
 
     def counts(self) -> Dict[str, int]:
         """How many stored events of each kind, and how many jobs."""
-        found = dict(self._db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
-        found["jobs"] = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        with self._lock:
+            found = dict(self._db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
+            found["jobs"] = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
         return found
 
-    def all_events(self) -> Iterator[Dict[str, Any]]:
-        """Every stored raw event, in arrival order."""
-        for body, in self._db.execute("SELECT body FROM events ORDER BY seq"):
-            yield json.loads(body)
+    def all_events(self, chunk: int = 10000) -> Iterator[Dict[str, Any]]:
+        """Every stored raw event, in arrival order (read ``chunk`` at a time)."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                                        (last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _, body in rows:
+                yield json.loads(body)
 
     def close(self) -> None:
-        self._db.close()
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> "Store":
         return self
@@ -351,8 +362,29 @@ class Store:
         return [fresh.get(job["job_id"], job) for job in found]
 
 
+def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
+    """(rows for :meth:`Store.add_prepared`, how many texts were not JSON objects), from JSON texts.
+
+    The texts are kept as they came.  The recorder prepares in the process that consumes, so that
+    the process that writes only folds and commits.
+    """
+    rows, malformed = [], 0
+    loads = json.loads
+    for body in bodies:
+        try:
+            event = loads(body)
+        except ValueError:
+            malformed += 1
+            continue
+        if type(event) is dict:
+            rows.append(_row(event, body.decode("utf-8") if type(body) is bytes else body))
+        else:
+            malformed += 1
+    return rows, malformed
+
+
 def _row(event: Any, body: Optional[str] = None) -> tuple:
-    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, is plain JSON)."""
+    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, the event as stored)."""
     found = normalise(event)
     converted: List[Any] = []
     if body is None:
@@ -377,7 +409,8 @@ def _row(event: Any, body: Optional[str] = None) -> tuple:
         kind = LOG
     else:
         kind = REJECTED
-    return (_dedup_key(event), kind, job_id, resource, extractor, body, share, not converted)
+    return (_dedup_key(event), kind, job_id, resource, extractor, body, share,
+            json.loads(body) if converted else event)
 
 
 def _is_log(event: Any) -> bool:

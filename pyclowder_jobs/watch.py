@@ -12,13 +12,14 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+import pika.exceptions
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, connect, safe_uri
+from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, BrokerError, connect, safe_uri
 from pyclowder_jobs.server import LOST, TERMINAL, JobIndex
 from pyclowder_jobs.server.events import to_ms
 from pyclowder_jobs.timefmt import ago, duration
@@ -29,16 +30,18 @@ STYLES = {"SUCCEEDED": "green", "FAILED": "red", "LOST": "bold red", "SKIPPED": 
           "SUBMITTED": "blue"}
 
 
-#: Columns that may wrap, and how wide they may grow; every other column keeps its text whole.
-_WRAPPING = {"progress": 40, "message": 50, "text": 80}
+#: Columns of free text: (least, most) width; they give way first when the screen is narrow.
+_TEXTS = {"progress": (24, 40), "message": (12, 50), "text": (20, 80)}
 #: Columns never squeezed below their usual content (ids are copied from the screen).
-_MIN_WIDTHS = {"job": 24, "status": 9, "resource": 24}
+_MIN_WIDTHS = {"job": 24, "status": 9, "extractor": 14, "att.": 4, "attempt": 7, "started": 19, "run time": 8,
+               "elapsed": 7, "finished": 9, "worker": 8, "workers": 8, "time": 24}
 
 
 def column(name: str) -> Dict[str, Any]:
-    """The options of a table column named ``name``: ids whole, long texts wrapped."""
-    if name in _WRAPPING:
-        return {"max_width": _WRAPPING[name], "overflow": "fold"}
+    """The options of a table column named ``name``: ids whole, long texts cut or wrapped."""
+    if name in _TEXTS:
+        least, most = _TEXTS[name]
+        return {"min_width": least, "max_width": most, "overflow": "fold"}
     return {"no_wrap": True, "min_width": _MIN_WIDTHS.get(name)}
 
 
@@ -54,9 +57,14 @@ def progress_cell(job: Dict[str, Any]) -> RenderableType:
     if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total > 0:
         table = Table.grid(padding=(0, 1))
         label = "%g/%g" % (done, total) + (" %s" % progress["unit"] if progress.get("unit") else "")
-        table.add_row(ProgressBar(total=total, completed=min(done, total), width=20), label)
+        table.add_row(ProgressBar(total=total, completed=min(done, total), width=12), label)
         return table
-    return Text(job.get("message") or "", overflow="ellipsis", no_wrap=True)
+    return one_line(job.get("message"))
+
+
+def one_line(text: Optional[str]) -> Text:
+    """A text kept on one line, cut with an ellipsis where its column ends."""
+    return Text(text or "", overflow="ellipsis", no_wrap=True)
 
 
 def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]], *, now: datetime,
@@ -69,20 +77,20 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
     done.sort(key=lambda job: job["finished"] or job["last_update"], reverse=True)
 
     table = Table(title="Running (%d)" % len(running), title_justify="left", expand=False)
-    for name in ("job", "extractor", "resource", "status", "attempt", "elapsed", "progress", "worker"):
+    for name in ("job", "extractor", "status", "attempt", "elapsed", "progress", "worker"):
         table.add_column(name, **column(name))
     for job in running:
-        table.add_row(job["job_id"], job["extractor"] or "", job["resource_id"] or "", status_text(job["status"]),
+        table.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
                       str(job["attempts"]), duration(job["elapsed"]), progress_cell(job),
                       short(job["workers"][-1]) if job["workers"] else "")
 
     recent = Table(title="Finished (last %d of %d)" % (min(finished, len(done)), len(done)), title_justify="left")
-    for name in ("job", "extractor", "resource", "status", "attempts", "run time", "finished", "message"):
+    for name in ("job", "extractor", "status", "attempt", "run time", "finished", "message"):
         recent.add_column(name, **column(name))
     for job in done[:finished]:
         when = to_ms(job["finished"] or job["last_update"])
-        recent.add_row(job["job_id"], job["extractor"] or "", job["resource_id"] or "", status_text(job["status"]),
-                       str(job["attempts"]), duration(job["run_time"]), ago(now_ms - when), job["message"] or "")
+        recent.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
+                       str(job["attempts"]), duration(job["run_time"]), ago(now_ms - when), one_line(job["message"]))
 
     workers = Table(title="Workers (%d)" % len(heartbeats), title_justify="left")
     for name in ("worker", "host", "queue", "last heartbeat", "running", "processed"):
@@ -130,6 +138,7 @@ class Watcher:
         self.index.add(event)
 
     def frame(self, finished: int = 10) -> RenderableType:
+        """The view as of now."""
         now = datetime.now(timezone.utc)
         jobs = [job.to_dict() for job in self.index.jobs(now)]
         title = "pyclowder-jobs watch: %s on %s, %d events, %d jobs%s" % (
@@ -149,19 +158,25 @@ class Watcher:
                 channel.queue_bind(queue=queue, exchange=self.exchange, routing_key=binding)
             channel.basic_consume(queue=queue, auto_ack=True,
                                   on_message_callback=lambda _channel, _method, _properties, body: self.take(body))
-            deadline = None if seconds is None else time.monotonic() + seconds
             if seconds is not None:
+                deadline = time.monotonic() + seconds
                 while time.monotonic() < deadline:
                     connection.process_data_events(time_limit=min(0.2, max(0.0, deadline - time.monotonic())))
                 console.print(self.frame(finished))
                 return
             with Live(self.frame(finished), console=console, refresh_per_second=4, screen=False) as live:
+                next_frame = time.monotonic() + refresh
                 try:
                     while True:
-                        connection.process_data_events(time_limit=refresh)
-                        live.update(self.frame(finished))
+                        connection.process_data_events(time_limit=0.1)
+                        if time.monotonic() >= next_frame:  # a busy tap does not make it redraw more often
+                            live.update(self.frame(finished))
+                            next_frame = time.monotonic() + refresh
                 except KeyboardInterrupt:
                     pass
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            raise BrokerError("lost the broker at %s (%s): start watch again once RabbitMQ is back"
+                              % (safe_uri(self.uri), type(exc).__name__)) from exc
         finally:
             try:
                 connection.close()

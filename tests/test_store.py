@@ -218,3 +218,30 @@ def test_a_reader_sees_whole_batches_while_a_writer_writes(tmp_path):
     assert len(reader.jobs(now=NOW)) == 200
     writer.close()
     reader.close()
+
+
+def test_one_store_may_be_shared_by_a_writing_and_a_reading_thread(store):
+    failures = []
+
+    def write():
+        for batch in range(30):
+            store.add_events(finished_job("job-%d" % batch, batch, 1), now=NOW)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    while thread.is_alive():
+        try:
+            store.jobs(now=NOW)
+            store.job("job-0", now=NOW)
+        except Exception as exc:  # pragma: no cover - would be the failure
+            failures.append(exc)
+    thread.join()
+    assert failures == []
+    assert len(store.jobs(now=NOW)) == 30
+
+
+def test_a_file_that_is_not_a_database_is_an_error_that_says_so(tmp_path):
+    path = tmp_path / "extractions.json"
+    path.write_text('{"not": "a database"}\n' * 100)
+    with pytest.raises(StoreError, match="cannot open the database .*extractions.json .*file is not a database"):
+        Store(path, create=False)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -19,7 +20,8 @@ from pyclowder_jobs.ids import objectid
 from pyclowder_jobs.server import group_events
 from pyclowder_jobs.standin import file_request
 from pyclowder_jobs.store import Store, StoreError
-from tools_builders import newest_first
+from pyclowder_jobs.recorder import Recorder
+from tools_builders import finished_job, newest_first
 
 pytestmark = pytest.mark.broker
 
@@ -206,7 +208,8 @@ def test_watch_once_shows_running_jobs_with_progress_recent_finishes_and_workers
     start_extractor("behave/with_mixin.py")
     watch = subprocess.Popen(command("watch", "--once", "7", "--bind", broker.queue + ".#",
                                      "--rabbitmq-uri", RABBITMQ_URI),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, COLUMNS="250"))  # wide enough for the test's long queue name
     time.sleep(2.0)  # the watcher binds its queue; what is sent before that is not its to see
     quick, slow = objectid(), objectid()
     broker.publish(request(broker, quick))
@@ -227,3 +230,24 @@ def test_watch_with_an_unreachable_broker_exits_2_naming_it(tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert found.returncode == 2
     assert "cannot reach the broker at amqp://guest@127.0.0.1:1/%2f" in found.stderr
+
+
+def test_a_recorder_in_a_thread_commits_what_it_took_when_asked_to_stop(tmp_path, broker, recorder_queue):
+    recorder = Recorder(str(tmp_path / "jobs.sqlite"), uri=RABBITMQ_URI, queue=recorder_queue,
+                        bindings=[broker.queue + ".#"], batch_size=7)
+    thread = threading.Thread(target=recorder.run)
+    thread.start()
+    wait_for(lambda: queue_exists(broker, recorder_queue), "the recorder's queue")
+    events = [event for number in range(10) for event in finished_job("job-%d" % number, number, 1)]
+    for event in events:
+        broker.channel.basic_publish(exchange="pyclowder.jobs", routing_key=broker.queue + ".status",
+                                     body=json.dumps(event))
+    wait_for(lambda: recorder.summary.received == len(events), "every event")
+    recorder.stop()
+    thread.join(30)
+
+    assert not thread.is_alive()
+    assert (recorder.summary.new, recorder.summary.duplicates, recorder.summary.malformed) == (20, 0, 0)
+    store = Store(tmp_path / "jobs.sqlite", create=False)
+    assert [job["status"] for job in store.jobs()] == ["SUCCEEDED"] * 10
+    store.close()

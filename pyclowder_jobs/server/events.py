@@ -5,8 +5,8 @@ Accepted: Clowder v1 ``extractions`` documents (pymongo types or Mongo extended 
 ``tracking`` object) and heartbeats.  Anything else comes back as a rejection reason, never an
 exception.
 
-A status event becomes a plain tuple (field order below) because half a million of them must be
-built and sorted per second; its first six fields are its sort key (DESIGN 5.5 rule 2).
+A status event becomes a plain tuple (field order below), the cheapest record to build and to sort
+by the hundred thousand; its first six fields are its sort key (DESIGN 5.5 rule 2).
 """
 import re
 from datetime import datetime, timedelta, timezone
@@ -18,11 +18,12 @@ from .status import STARTED, SUBMITTED, TERMINAL, classify
 #: The anonymous user of Clowder v1: replies carry it, it is never the submitter.
 ANONYMOUS_USER = "000000000000000000000000"
 
-# A status record: the sort key (sort time: SUBMITTED moved to the start of its second, SUBMITTED
-# first, time in ms, _id, tracking.seq, content: "" with an _id, tracking.worker with a seq, else
-# the reply's fields joined), then job_id, resource,
-# extractor, state, soft (see status.classify), text, and EXTRA: None or
-# (user, worker, attempt, redelivered, progress) for the few events that carry any of them.
+# A status record is a tuple of:
+#   its sort key: sort time (a SUBMITTED's is the start of its second), 0 for SUBMITTED else 1,
+#   TS (ms), IDKEY (the _id, or ""), SEQ (tracking.seq, or -1), CONTENT ("" with an _id,
+#   tracking.worker with a seq, else the reply's fields joined);
+#   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT and EXTRA: None, or
+#   (user, worker, attempt, redelivered, progress) for the events that carry any of them.
 TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA = range(2, 13)
 
 Record = Tuple[Any, ...]
@@ -40,8 +41,9 @@ class Heartbeat(NamedTuple):
 
 Normalised = Union[Record, List[Record], Heartbeat, str, None]
 
-_EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_UTC = timezone.utc
 _EPOCH_NAIVE = datetime(1970, 1, 1)
+_UNIX_DAY_ONE = _EPOCH_NAIVE.toordinal()
 _MS = timedelta(milliseconds=1)
 _MIN_MS = (datetime(1, 1, 1) - _EPOCH_NAIVE) // _MS  # what a datetime can show
 _MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000) - _EPOCH_NAIVE) // _MS
@@ -49,6 +51,11 @@ _JOB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _NOT_IDS = (list, tuple, set, frozenset, dict, bool, float, bytes)
 _EXTRACTOR_CACHE_SIZE = 1024
 _extractors: dict = {}
+
+
+def identity(record: Record) -> Any:
+    """What makes two records the same event: the ``_id`` (and v2 phase), else the sort key."""
+    return record[IDKEY] if record[SEQ] < 0 and record[IDKEY] else record[TS:CONTENT + 1]
 
 
 def normalise(event: Any) -> Normalised:
@@ -88,9 +95,10 @@ def to_ms(value: Any) -> Optional[int]:
         return _iso_ms(value)
     if isinstance(value, datetime):
         try:
-            return (value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH_AWARE)) // _MS
-        except (TypeError, ValueError, OverflowError):  # a tzinfo whose utcoffset is broken
+            value = datetime_ms(value)
+        except Exception:  # a tzinfo whose utcoffset is broken: a bad event, not a crash
             return None
+        return value if _MIN_MS <= value <= _MAX_MS else None
     if kind is int or kind is float:
         try:
             value = round(value * 1000)
@@ -116,7 +124,10 @@ def id_text(value: Any) -> Optional[str]:
         return value if type(value) is str and value else None
     if value is None or isinstance(value, _NOT_IDS):
         return None
-    return str(value) or None
+    try:
+        return str(value) or None
+    except Exception:  # an id whose str() fails is no id
+        return None
 
 
 def job_id_text(value: Any) -> Optional[str]:
@@ -158,9 +169,21 @@ def _iso_ms(text: str) -> Optional[int]:
             moment = datetime.fromisoformat(text[:-1] + "+00:00")
         except ValueError:
             return None
-    if moment.tzinfo is None:
-        return round((moment - _EPOCH_NAIVE).total_seconds() * 1000)
-    return round(moment.timestamp() * 1000)
+    if moment.tzinfo is _UTC:
+        return round(moment.timestamp() * 1000)  # the cheapest way, and the common case
+    found = datetime_ms(moment)
+    return found if _MIN_MS <= found <= _MAX_MS else None  # 9999-12-31T23:00-05:00 is past 9999
+
+
+def datetime_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch of a datetime (naive ones are UTC), from its fields."""
+    ms = (((moment.toordinal() - _UNIX_DAY_ONE) * 86400 + moment.hour * 3600 + moment.minute * 60
+           + moment.second) * 1000 + moment.microsecond // 1000)
+    if moment.tzinfo is not None:
+        offset = moment.utcoffset()
+        if offset:
+            ms -= offset.days * 86400000 + offset.seconds * 1000 + offset.microseconds // 1000
+    return ms
 
 
 def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,
@@ -242,7 +265,10 @@ def status_reply(event: dict) -> Union[Record, str, None]:
 
 
 def _tracking(tracking: dict) -> tuple:
-    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown."""
+    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown.
+
+    Progress becomes a tuple: a record of plain values is one the garbage collector leaves alone.
+    """
     ts = tracking.get("ts")
     if ts is not None:
         ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
@@ -256,8 +282,9 @@ def _tracking(tracking: dict) -> tuple:
     if type(attempt) is not int or attempt < 1:
         attempt = None
     progress = tracking.get("progress")
-    if type(progress) is not dict:
-        progress = None
+    if progress is not None:
+        progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
+                    if type(progress) is dict else None)
     return ts, seq, (None, worker, attempt, tracking.get("redelivered") is True, progress)
 
 

@@ -18,9 +18,9 @@ from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SU
 
 #: States in which a job waits for a worker to (re)start it.
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
-_new_job = tuple.__new__  # Job's fields in order, without the keyword handling of Job()
 #: A worker is gone when its latest heartbeat is older than this many intervals.
 MISSED_HEARTBEATS = 3
+_new_job = tuple.__new__  # builds a Job from its fields in order, without Job()'s keyword handling
 
 
 class _Run:
@@ -47,7 +47,7 @@ class _Run:
         self.user = self.message = None
         self.worker: Optional[str] = None  # the worker of the latest event that named one
         self.workers: Optional[set] = None
-        self.progress: Optional[dict] = None
+        self.progress: Optional[tuple] = None  # (done, total, unit)
         self.soft_index = -1  # index in events of a DONE that may have been a mid-job text, or -1
         self.key: Optional[Tuple] = None  # the (resource, extractor) whose open list holds this job
         self.id_replies = 0  # events other than SUBMITTED that carried this job's id
@@ -230,7 +230,7 @@ class Fold:
         if run is None:
             first = record[IDKEY] or "%s|%s" % (ts, record[CONTENT])
             job_id = synthetic_id(key[0], key[1], first)
-            while job_id in self.runs:  # only twin replies on one key in one millisecond get here
+            while job_id in self.runs:  # a real job id may be spelled like a synthetic one
                 job_id += "+"
             run = self.runs[job_id] = _Run(job_id, True, ts)
         run.apply(record)
@@ -330,8 +330,8 @@ def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[st
         events = events[:]
     progress = run.progress
     if progress is not None:
-        progress = {"done": _plain(progress.get("done")), "total": _plain(progress.get("total")),
-                    "unit": _plain(progress.get("unit"))}
+        progress = {"done": _plain(progress[0]), "total": _plain(progress[1]),
+                    "unit": _plain(progress[2])}
     return _new_job(Job, (run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
                run.attempt, submitted, started, finished, run.last,
                None if started is None else max(0, end - started) / 1000,

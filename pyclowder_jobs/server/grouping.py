@@ -8,8 +8,8 @@ import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Set, Union
 
-from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, normalise, status_reply,
-                     to_ms)
+from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, identity, normalise,
+                     status_reply, to_ms)
 from .fold import Fold
 from .jobs import JobList, Rejected
 
@@ -42,7 +42,7 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
                 found = status_reply(event)
             else:
                 found = normalise(event)
-            if type(found) is tuple:
+            if type(found) is tuple:  # events.identity, inline
                 key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
                 if key not in seen:
                     seen.add(key)
@@ -149,7 +149,7 @@ class _Inputs:
     def take(self, found: Any, position: Union[int, str], event: Any) -> bool:
         """Keep anything normalise returned; True if it was new and usable."""
         if type(found) is tuple:
-            key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
+            key = identity(found)
             if key in self.seen:
                 return False
             self.seen.add(key)

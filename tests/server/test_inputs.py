@@ -6,32 +6,36 @@ from server_builders import (DATASET, EXTRACTOR, FILE, JOB, NOW, USER, ObjectId,
                              heartbeat, iso, new_oid, reply, v1)
 
 
+IDS = [new_oid(0), new_oid(1), new_oid(5)]
+
+
 def _legacy_run(pymongo):
-    ids = [new_oid(0), new_oid(1), new_oid(5)]
-    return ids, [
-        v1("SUBMITTED", 0, job=JOB, user=USER, oid=ids[0], pymongo=pymongo),
-        v1("StatusMessage.start: Started processing.", 1, job=JOB, oid=ids[1], pymongo=pymongo),
-        v1("DONE", 5, job=JOB, oid=ids[2], pymongo=pymongo),
+    return [
+        v1("SUBMITTED", 0, job=JOB, user=USER, oid=IDS[0], pymongo=pymongo),
+        v1("StatusMessage.start: Started processing.", 1, job=JOB, oid=IDS[1], pymongo=pymongo),
+        v1("DONE", 5, job=JOB, oid=IDS[2], pymongo=pymongo),
     ]
 
 
 def test_pymongo_documents_and_extended_json_give_the_same_jobs():
-    ids, as_json = _legacy_run(pymongo=False)
-    _, as_pymongo = _legacy_run(pymongo=False)
-    as_pymongo = [v1(doc["status"], seconds, job=JOB, user=USER if seconds == 0 else None,
-                     oid=oid, pymongo=True)
-                  for doc, seconds, oid in zip(as_json, (0, 1, 5), ids)]
-
-    assert group_events(as_pymongo, now=NOW) == group_events(as_json, now=NOW)
+    assert group_events(_legacy_run(pymongo=True), now=NOW) == group_events(_legacy_run(pymongo=False), now=NOW)
 
 
 def test_pymongo_object_ids_become_their_hex_text():
-    ids, docs = _legacy_run(pymongo=True)
-
-    (job,) = group_events(docs, now=NOW)
+    (job,) = group_events(_legacy_run(pymongo=True), now=NOW)
 
     assert (job.job_id, job.resource_id, job.user) == (JOB, FILE, USER)
-    assert event_ids(job) == ids
+    assert event_ids(job) == IDS
+
+
+def test_any_id_type_is_read_as_its_text():
+    doc = v1("StatusMessage.start: Started processing.", 0, pymongo=True)
+    doc["job_id"] = ObjectId(JOB)
+    doc["file_id"] = 12345
+
+    (job,) = group_events([doc], now=NOW)
+
+    assert (job.job_id, job.resource_id) == (JOB, "12345")
 
 
 def test_timezone_aware_datetimes_are_read_in_utc():
@@ -226,3 +230,12 @@ def test_unknown_status_text_is_kept_as_the_message_of_a_processing_job():
     (job,) = group_events([v1("Tiling 4/9", 0, job=JOB)], now=NOW)
 
     assert (job.status, job.message) == (PROCESSING, "Tiling 4/9")
+
+
+def test_a_time_that_is_past_year_9999_in_utc_is_rejected():
+    event = v1("StatusMessage.start: Started processing.", 0, job=JOB)
+    event["start"] = {"$date": "9999-12-31T23:00:00-05:00"}
+
+    jobs = group_events([event], now=NOW)
+
+    assert not jobs and "time" in jobs.rejected[0].reason
