@@ -19,7 +19,7 @@ from pyclowder.connectors import Connector, RabbitMQHandler
 from pyclowder.utils import StatusMessage
 
 from pyclowder_jobs import wire
-from pyclowder_jobs.logcontext import job_context, redact
+from pyclowder_jobs.logcontext import MIN_SECRET_LENGTH, job_context, redact
 from pyclowder_jobs.tap import Tap
 from pyclowder_jobs.worker import Job, Worker
 
@@ -46,7 +46,7 @@ class TrackedHandler(RabbitMQHandler):
         self._wake_connector = wake
         self._tap = tap
         self._tap_events: list = []
-        self._secret = secret if isinstance(secret, str) else None
+        self._secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
         self._progress_interval = progress_interval
         self._last_progress = float("-inf")
         self._pending_progress: Optional[tuple] = None
@@ -164,7 +164,7 @@ class TrackedHandler(RabbitMQHandler):
         with self.lock:
             events, self._tap_events = self._tap_events, []
         for event in events:
-            self._tap.publish(event["tracking"]["kind"], event, mask=self._secret)
+            self._tap.publish(event["tracking"]["kind"], event)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -15,8 +15,6 @@ from typing import Any, Dict, Optional
 
 import pika
 
-from pyclowder_jobs.logcontext import redact
-
 logger = logging.getLogger("pyclowder_jobs")
 
 #: Seconds the tap rests after a failure before it tries again.
@@ -35,8 +33,8 @@ class Tap:
         self._channel: Optional[Any] = None
         self._resting_until = 0.0
 
-    def publish(self, kind: str, event: Dict[str, Any], mask: Optional[str] = None) -> None:
-        """Publish ``event`` as ``<extractor>.<kind>``, with ``mask`` masked; from the connection's thread."""
+    def publish(self, kind: str, event: Dict[str, Any]) -> None:
+        """Publish ``event`` as ``<extractor>.<kind>``; call it from the connection's thread."""
         if time.monotonic() < self._resting_until:
             return
         try:
@@ -44,7 +42,7 @@ class Tap:
                 self._channel = self.connection.channel()
                 self._channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
             self._channel.basic_publish(exchange=self.exchange, routing_key="%s.%s" % (self.extractor, kind),
-                                        body=redact(json.dumps(event), mask), properties=_TRANSIENT)
+                                        body=json.dumps(event), properties=_TRANSIENT)
         except Exception as exc:  # pylint: disable=broad-except
             logger.warning("Could not publish to the event tap %r (%s): trying again in %.0f s",
                            self.exchange, exc, RETRY_AFTER)
