@@ -46,7 +46,7 @@ _WHOLE_TEXTS = {
 }
 _ENUM_PREFIX = "STATUSMESSAGE."
 _CACHE_SIZE = 4096
-#: Parsed texts; the fold reads it directly on its hot path (it only ever holds ``classify`` results).
+#: Texts already parsed, with their ``classify`` result (``events.status_reply`` reads it directly).
 CACHE: Dict[str, Tuple[str, bool]] = {}
 
 
