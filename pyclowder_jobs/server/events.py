@@ -73,6 +73,12 @@ def normalise(event: Any) -> Normalised:
     return "neither an extraction event, a job document nor a heartbeat"
 
 
+def _is_log_line(event: dict) -> bool:
+    """A log line from the event tap: it has no status, and ``tracking.kind`` says ``log``."""
+    tracking = event.get("tracking")
+    return type(tracking) is dict and tracking.get("kind") == "log"
+
+
 def to_ms(value: Any) -> Optional[int]:
     """Milliseconds since the epoch (UTC) of a datetime, ISO text, ``{"$date": ...}`` or seconds.
 
@@ -203,6 +209,8 @@ def status_reply(event: dict) -> Union[Record, str, None]:
     """
     text = event.get("status")
     if type(text) is not str:
+        if _is_log_line(event):
+            return None
         return "status is missing or not text"
     found = STATUS_CACHE.get(text)
     state, soft = found if found is not None else classify(text)

@@ -1,6 +1,7 @@
 """Every input shape is accepted (DESIGN 3-5); bad events are reported, never raised (rule 9)."""
 from datetime import timedelta, timezone
 
+from pyclowder_jobs import wire
 from pyclowder_jobs.server import FAILED, PROCESSING, STARTED, SUCCEEDED, group_events
 from server_builders import (DATASET, EXTRACTOR, FILE, JOB, NOW, USER, ObjectId, at, event_ids,
                              heartbeat, iso, new_oid, reply, v1)
@@ -145,6 +146,15 @@ def test_log_lines_are_ignored_and_counted_not_rejected():
 
     assert jobs.ignored == 1 and not jobs.rejected
     assert len(jobs[0].events) == 1
+
+
+def test_log_lines_as_the_tap_carries_them_are_ignored_not_rejected():
+    log = wire.log_event(FILE, EXTRACTOR, "job-1", "INFO", "behave", "working on it",
+                         wire.reply_tracking(wire.reply_tracking_template("w", "h", 1, 1, False), 3, 2.0, wire.LOG))
+
+    jobs = group_events([reply("StatusMessage.start: Started processing.", 0), log], now=NOW)
+
+    assert jobs.ignored == 1 and not jobs.rejected
 
 
 def test_a_malformed_event_is_rejected_with_its_position_and_a_reason():
