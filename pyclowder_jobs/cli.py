@@ -1,4 +1,4 @@
-"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, serve.
+"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, serve, demo.
 
 Each subcommand is one function registered with :func:`command`, next to a function that adds
 its options; a new one (``serve``, ``demo``) is one more such pair, here or in a module imported
@@ -427,6 +427,51 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace) -> int:
     from pyclowder_jobs.web.server import run
     return run(args)
+
+
+# demo -----------------------------------------------------------------------------------------
+
+DEMO_DB = "pyclowder-jobs-demo.sqlite"
+
+
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=DEMO_DB, metavar="FILE",
+                        help="where to record the run (default: %s, replaced on each run; another file "
+                             "must not exist yet)" % DEMO_DB)
+    parser.add_argument("--rabbitmq-uri", default=os.environ.get("RABBITMQ_URI", DEFAULT_URI), metavar="URI",
+                        help="the broker (default: $RABBITMQ_URI, else %s)" % DEFAULT_URI.replace("%", "%%"))
+    parser.add_argument("--replicas", type=int, default=2, help="how many replicas of the extractor (default 2)")
+    parser.add_argument("--save", metavar="FILE", help="also write what the tap carried to FILE, as a recording")
+
+
+@command("demo", "run two tracked replicas of an example extractor on the local broker, and show "
+         "their jobs told apart (replays a recording when there is no broker)", _configure_demo)
+def demo(args: argparse.Namespace) -> int:
+    """Run the demo, record what it did, and print the job table and the stats."""
+    from pyclowder_jobs.demo.run import run
+    _fresh_database(args.db)
+    console = _console()
+    events, _ = run(args.rabbitmq_uri, replicas=args.replicas, save=args.save, write=console.print)
+    with Store(args.db) as store:
+        store.add_events(event for _, event in events)
+    console.print("\nRecorded %d events in %s. The jobs, as the fold groups them:" % (len(events), args.db))
+    jobs(argparse.Namespace(db=args.db, status=None, extractor=None, user=None, resource=None, since=None,
+                            limit=0, json=False))
+    stats(argparse.Namespace(db=args.db, extractor=None, since=None, json=False))
+    console.print("\nLook further with: pyclowder-jobs show JOB_ID --db {0}   |   pyclowder-jobs serve --db {0}"
+                  .format(args.db))
+    return 0
+
+
+def _fresh_database(path: str) -> None:
+    """Remove the demo's own database from an earlier run; refuse to touch any other existing file."""
+    if not os.path.exists(path):
+        return
+    if path != DEMO_DB:
+        raise Failure("%s exists: the demo records into a new database; name another file" % path)
+    for leftover in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def percentile(values: Sequence[float], fraction: float) -> Optional[float]:
 def figures(jobs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     """The figures of one group of jobs."""
     count = {status: 0 for status in ENDED}
-    run_times, waits, finishes = [], [], []
+    run_times, waits, finishes, starts = [], [], [], []
     for job in jobs:
         if job["status"] in count:
             count[job["status"]] += 1
@@ -38,12 +38,16 @@ def figures(jobs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
             finishes.append(to_ms(job["finished"]))
             if job["run_time"] is not None:
                 run_times.append(job["run_time"])
+            begun = job["started"] or job["submitted"]
+            if begun is not None:
+                starts.append(to_ms(begun))
         if job["queue_wait"] is not None:
             waits.append(job["queue_wait"])
     ended = sum(count.values())
     throughput = None
-    if len(finishes) > 1 and max(finishes) > min(finishes):
-        throughput = len(finishes) / ((max(finishes) - min(finishes)) / 60000)
+    if len(finishes) > 1 and starts and max(finishes) > min(starts):
+        # finished jobs over the span from the first of them to start to the last to finish
+        throughput = len(finishes) / ((max(finishes) - min(starts)) / 60000)
     return {
         "jobs": len(jobs),
         "succeeded": count["SUCCEEDED"],
