@@ -67,7 +67,7 @@ def documents(stream: IO[str]) -> Iterator[Found]:
             continue
         try:
             yield number, json.loads(line), offset
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             yield number, exc, offset
 
 
@@ -92,7 +92,7 @@ def _array(text: str, skipped: int) -> Iterator[Found]:
         try:
             document, position = _decoder.raw_decode(text, position)
             yield line, document, skipped + position
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             yield line, exc, skipped + position
             following = text.find("\n", position)  # go on with the next line
             if following < 0:

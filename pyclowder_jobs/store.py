@@ -373,7 +373,7 @@ def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
     for body in bodies:
         try:
             event = loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             malformed += 1
             continue
         if type(event) is dict:

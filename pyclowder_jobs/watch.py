@@ -126,7 +126,7 @@ class Watcher:
         """Fold one message from the tap."""
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             self.malformed += 1
             return
         if not isinstance(event, dict):

@@ -74,6 +74,16 @@ def test_a_bad_line_is_reported_with_its_number_and_the_rest_is_imported(store, 
     assert summary.refused == [(3, "not JSON (Expecting value)")]
 
 
+def test_a_line_nested_too_deeply_to_read_is_reported_and_the_rest_is_imported(store, tmp_path):
+    path = tmp_path / "extractions.json"
+    lines = [json.dumps(event) for event in fixture_events()[:2]]
+    lines.insert(1, "[" * 100000)
+    path.write_text("\n".join(lines) + "\n")
+    summary = import_file(store, path)
+    assert summary.imported == 2
+    assert [number for number, _ in summary.refused] == [2]
+
+
 def test_a_bad_element_of_an_array_is_reported_with_its_line(store, tmp_path):
     events = fixture_events()[:3]
     path = tmp_path / "extractions.json"

@@ -2,6 +2,11 @@
 and the fold reports what it refuses instead of raising."""
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -9,6 +14,9 @@ import pytest
 import badinput
 from pyclowder_jobs.server import group_events
 from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.store import Store
+
+CONSOLE_SCRIPT = shutil.which("pyclowder-jobs", path=os.path.dirname(sys.executable)) or "pyclowder-jobs"
 
 FINAL = ("StatusMessage.done", "StatusMessage.error")
 
@@ -43,6 +51,42 @@ def settle(broker, quiet=2.0):
         if len(broker.replies) > replies:
             last = time.monotonic()
         time.sleep(0.05)
+
+
+def test_the_store_keeps_hostile_events_out_of_the_jobs_and_never_raises(tmp_path, soak):
+    events = badinput.events(20000 if soak else 3000, seed=8)
+    with Store(tmp_path / "hostile.sqlite") as store:
+        store.add_events(events)
+        counts = store.counts()
+        jobs = store.jobs()
+    assert counts.get("rejected", 0) > 0
+    assert json.loads(json.dumps(jobs)) == jobs
+
+
+@pytest.mark.broker
+def test_the_recorder_counts_malformed_tap_messages_and_goes_on(broker, tmp_path):
+    database = tmp_path / "tap.sqlite"
+    queue = "test.recorder." + broker.queue[-12:]
+    process = subprocess.Popen([CONSOLE_SCRIPT, "record", "--db", str(database), "--queue", queue,
+                                "--bind", broker.queue + ".#"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        broker.collect(lambda b: b.channel.queue_declare(queue=queue, durable=True).method.consumer_count > 0)
+        bodies = badinput.bodies(200, seed=9) + [json.dumps(event).encode() for event in badinput.events(200, seed=9)]
+        for body in bodies:
+            broker.channel.basic_publish(exchange="pyclowder.jobs", routing_key=broker.queue + ".status", body=body)
+        broker.collect(lambda b: b.channel.queue_declare(queue=queue, durable=True).method.message_count == 0)
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0, process.stderr.read()
+        summary = process.stdout.read()
+        assert "malformed" in summary
+    finally:
+        if process.poll() is None:
+            process.kill()
+        broker.channel.queue_delete(queue=queue)
+    with Store(database, create=False) as store:
+        assert sum(store.counts().values()) > 0
 
 
 def test_the_fold_never_raises_and_accounts_for_every_hostile_event(soak):
