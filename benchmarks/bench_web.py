@@ -48,10 +48,10 @@ def job_events(number: int) -> List[Dict[str, Any]]:
         steps.append(("StatusMessage.error", "Could not read the file.", None, 3.5))
     elif number % 20 != 13:
         steps.append(("StatusMessage.done", "Done processing.", None, 3.5))
+    template = wire.reply_tracking_template(worker, "node%d" % (number % 4), 1000 + number % WORKERS, 1, False)
     for seq, (status, message, progress, offset) in enumerate(steps):
         kind = wire.PROGRESS if progress else wire.STATUS
-        tracking = wire.reply_tracking(worker, "node%d" % (number % 4), 1000 + number % WORKERS,
-                                       number * 10 + seq, begin + offset, 1, False, kind, progress)
+        tracking = wire.reply_tracking(template, number * 10 + seq, begin + offset, kind, progress)
         events.append(wire.status_reply(resource, extractor, job_id, status, message, begin + offset, tracking))
     return events
 

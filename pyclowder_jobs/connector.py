@@ -110,9 +110,9 @@ class JobTrackingMixin:
             self._wake_pending = True
             try:
                 self.connection.add_callback_threadsafe(self._woken)
-            except Exception:
+            except Exception:  # pylint: disable=broad-except
+                # The connection is closing: pyClowder's own loop notices that.
                 self._wake_pending = False
-                raise
 
     def _woken(self) -> None:
         self._wake_pending = False

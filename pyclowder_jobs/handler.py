@@ -38,7 +38,8 @@ class TrackedHandler(RabbitMQHandler):
 
     def __init__(self, *, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap] = None,
                  secret: Optional[str] = None, progress_interval: float = 1.0, **handler_arguments: Any) -> None:
-        """``secret`` is the request's ``secretKey``, masked in everything the job emits."""
+        """``wake`` makes the connector thread publish what is queued (it never raises); ``secret`` is
+        the request's ``secretKey``, masked in everything the job emits."""
         super().__init__(job_id=job.job_id, **handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
@@ -86,14 +87,15 @@ class TrackedHandler(RabbitMQHandler):
         """Queue a status reply with the job's ``tracking`` object, and wake the connector."""
         try:
             with self.lock:
-                self._flush_progress_locked()
+                if self._pending_progress is not None:
+                    self._flush_progress_locked()
                 self.messages.append(self._status(status, resource, message, wire.STATUS, None, time.time()))
         except Exception:  # pylint: disable=broad-except
             logger.exception("[%s] could not add tracking to a status: sending pyClowder's own", self.job_id)
             super().status_update(status, resource, message)
             return
         Connector.status_update(self, status, resource, message)
-        self._wake()
+        self._wake_connector()
 
     def progress(self, resource: Dict[str, Any], done: float, total: Optional[float] = None,
                  unit: Optional[str] = None, message: Optional[str] = None) -> None:
@@ -115,7 +117,7 @@ class TrackedHandler(RabbitMQHandler):
                 self._flush_progress_locked()
         logger.debug("[%s] progress: %s", self.job_id, text)
         if due:
-            self._wake()
+            self._wake_connector()
 
     def log_event(self, record: logging.LogRecord) -> None:
         """Queue a copy of a log record from the job's thread for the event tap."""
@@ -144,7 +146,7 @@ class TrackedHandler(RabbitMQHandler):
         if not self._ended:
             self._ended = True
             self.tracking_worker.job_ended(self.tracking_job)
-        self._wake()
+        self._wake_connector()
 
     # -- the connector thread -----------------------------------------------------------------
 
@@ -187,20 +189,13 @@ class TrackedHandler(RabbitMQHandler):
         job.resource_id = resource["id"]
         job.last_event = timestamp
         tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), timestamp, kind, progress)
-        message = redact(message, self._secret)
+        if self._secret is not None and self._secret in message:
+            message = redact(message, self._secret)
         payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, tracking)
         if self._tap is not None:
             self._tap_events.append(payload)
         return {"type": "status", "resource": resource, "payload": payload}
-
-    def _wake(self) -> None:
-        try:
-            self._wake_connector()
-        except Exception:  # pylint: disable=broad-except
-            # The connection is closing: pyClowder's own loop notices that.
-            pass
-
 
 class JobLogForwarder(logging.Handler):
     """Sends each log record made in a tracked job's thread to that job's event tap."""
