@@ -25,12 +25,13 @@ from pyclowder_jobs.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
 
-_running = threading.local()
+#: The tracked handlers by the ident of the thread running their job.
+_running: Dict[int, "TrackedHandler"] = {}
 
 
 def running_handler() -> Optional["TrackedHandler"]:
     """The tracked handler whose job runs in this thread, if any."""
-    return getattr(_running, "handler", None)
+    return _running.get(threading.get_ident())
 
 
 class TrackedHandler(RabbitMQHandler):
@@ -62,7 +63,8 @@ class TrackedHandler(RabbitMQHandler):
         self.thread.start()
 
     def _run_job(self, json_body: Dict[str, Any]) -> None:
-        _running.handler = self
+        ident = threading.get_ident()
+        _running[ident] = self
         with job_context(self.job_id, self._secret):
             try:
                 self._process_message(json_body)
@@ -71,7 +73,7 @@ class TrackedHandler(RabbitMQHandler):
             finally:
                 if not self._ended:
                     self._end_unfinished()
-                _running.handler = None
+                del _running[ident]
 
     def _end_unfinished(self) -> None:
         """Move a message that pyClowder returned from without a final status to the error queue."""
