@@ -451,7 +451,8 @@ def demo(args: argparse.Namespace) -> int:
     from pyclowder_jobs.demo.run import run
     _fresh_database(args.db)
     console = _console()
-    events, _ = run(args.rabbitmq_uri, replicas=args.replicas, save=args.save, write=console.print)
+    events, _ = run(args.rabbitmq_uri, replicas=args.replicas, save=args.save,
+                    write=lambda line: console.print(line, markup=False))
     with Store(args.db) as store:
         store.add_events(event for _, event in events)
     console.print("\nRecorded %d events in %s. The jobs, as the fold groups them:" % (len(events), args.db))

@@ -9,6 +9,7 @@ replays a bundled recording of such a run through the same code.
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import subprocess
@@ -85,10 +86,11 @@ class Narrator:
 
 
 def _epoch(ts: Optional[str]) -> Optional[float]:
+    """Seconds since the epoch of a ``tracking.ts`` (``2026-11-22T11:04:26.123Z``), or None."""
     if not ts:
         return None
     try:
-        return time.mktime(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone + float(ts[19:-1] or 0)
+        return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + float(ts[19:-1] or 0)
     except ValueError:
         return None
 
@@ -160,9 +162,9 @@ def _live(connection: Any, rabbitmq_uri: str, replicas: int,
 def _start_replica(rabbitmq_uri: str, workdir: str, number: int) -> subprocess.Popen:
     environment = dict(os.environ, RABBITMQ_URI=rabbitmq_uri, RABBITMQ_QUEUE=QUEUE, HEARTBEAT="2",
                        PYTHONUNBUFFERED="1")
-    log = open(os.path.join(workdir, "replica-%d.log" % number), "w")
-    return subprocess.Popen([sys.executable, "-m", "pyclowder_jobs.demo.behave"], cwd=workdir, env=environment,
-                            stdout=log, stderr=subprocess.STDOUT)
+    with open(os.path.join(workdir, "replica-%d.log" % number), "w") as log:  # the child keeps its own copy
+        return subprocess.Popen([sys.executable, "-m", "pyclowder_jobs.demo.behave"], cwd=workdir,
+                                env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_for_consumers(channel: Any, replicas: int, processes: List[subprocess.Popen], timeout: float = 60) -> None:
