@@ -64,7 +64,7 @@ def test_the_store_keeps_hostile_events_out_of_the_jobs_and_never_raises(tmp_pat
 
 
 @pytest.mark.broker
-def test_the_recorder_counts_malformed_tap_messages_and_goes_on(broker, tmp_path):
+def test_the_recorder_counts_malformed_tap_messages_and_goes_on(broker, tmp_path, soak):
     database = tmp_path / "tap.sqlite"
     queue = "test.recorder." + broker.queue[-12:]
     process = subprocess.Popen([CONSOLE_SCRIPT, "record", "--db", str(database), "--queue", queue,
@@ -72,7 +72,9 @@ def test_the_recorder_counts_malformed_tap_messages_and_goes_on(broker, tmp_path
                                text=True)
     try:
         broker.collect(lambda b: b.channel.queue_declare(queue=queue, durable=True).method.consumer_count > 0)
-        bodies = badinput.bodies(200, seed=9) + [json.dumps(event).encode() for event in badinput.events(200, seed=9)]
+        count = 1000 if soak else 200
+        bodies = badinput.bodies(count, seed=9) + [json.dumps(event).encode()
+                                                    for event in badinput.events(count, seed=9)]
         for body in bodies:
             broker.channel.basic_publish(exchange="pyclowder.jobs", routing_key=broker.queue + ".status", body=body)
         broker.collect(lambda b: b.channel.queue_declare(queue=queue, durable=True).method.message_count == 0)

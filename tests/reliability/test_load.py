@@ -87,6 +87,7 @@ def test_every_request_ends_in_exactly_one_finished_job_and_the_record_matches(b
         folded = {job.job_id: job.to_dict() for job in group_events(list(store.all_events()), now=now)}
     assert recorded == folded
     assert set(recorded) == set(finals)
+    assert sum(len(job["events"]) for job in recorded.values()) == len(broker.replies)
     assert all(recorded[job_id]["status"] == ("FAILED" if reply["file_id"] in failing else "SUCCEEDED")
                for job_id, reply in finals.items())
 
