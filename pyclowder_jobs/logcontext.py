@@ -101,20 +101,6 @@ def install() -> None:
         logging.Logger.makeRecord = _make_record
 
 
-def uninstall() -> None:
-    """Stop adding ``job_id``. Does nothing if :func:`install` was not called."""
-    global _original_make_record
-    if _original_make_record is not None:
-        if logging.Logger.makeRecord is _make_record:
-            logging.Logger.makeRecord = _original_make_record
-        _original_make_record = None
-
-
-def installed() -> bool:
-    """True while log records get ``job_id``."""
-    return _original_make_record is not None
-
-
 def show_job_id_in_default_format() -> None:
     """Give root handlers that use pyClowder's default format the same format with the job id.
 
