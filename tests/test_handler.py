@@ -10,7 +10,6 @@ import time
 from types import SimpleNamespace
 
 import pyclowder.connectors
-import pytest
 
 import pyclowder_jobs
 from pyclowder_jobs import request, wire
