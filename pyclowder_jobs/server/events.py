@@ -262,8 +262,24 @@ def status_reply(event: dict) -> Union[Record, str, None]:
             return "tracking is not an object"
         if tracking.get("kind") == "log":
             return None
-        ts, seq, extra = _tracking(tracking)
-        worker, attempt = extra[1], extra[2]
+        # tracking read inline, not in a helper: tracked replies are the common case of the event tap
+        ts = tracking.get("ts")
+        if ts is not None:
+            ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
+        seq = tracking.get("seq")
+        if type(seq) is not int:
+            seq = -1
+        worker = tracking.get("worker")
+        if type(worker) is not str:
+            worker = None
+        attempt = tracking.get("attempt")
+        if type(attempt) is not int or attempt < 1:
+            attempt = None
+        progress = tracking.get("progress")
+        if progress is not None:  # a tuple: a record of plain values is one the GC leaves alone
+            progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
+                        if type(progress) is dict else None)
+        extra = (None, worker, attempt, tracking.get("redelivered") is True, progress)
     if ts is None:
         ts = event.get("start")
         if type(ts) is dict:
@@ -297,30 +313,6 @@ def status_reply(event: dict) -> Union[Record, str, None]:
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, name, state, soft, text,
                 extra)
     return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra)
-
-
-def _tracking(tracking: dict) -> tuple:
-    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown.
-
-    Progress becomes a tuple: a record of plain values is one the garbage collector leaves alone.
-    """
-    ts = tracking.get("ts")
-    if ts is not None:
-        ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
-    seq = tracking.get("seq")
-    if type(seq) is not int:
-        seq = -1
-    worker = tracking.get("worker")
-    if type(worker) is not str:
-        worker = None
-    attempt = tracking.get("attempt")
-    if type(attempt) is not int or attempt < 1:
-        attempt = None
-    progress = tracking.get("progress")
-    if progress is not None:
-        progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
-                    if type(progress) is dict else None)
-    return ts, seq, (None, worker, attempt, tracking.get("redelivered") is True, progress)
 
 
 def _v2_job(event: dict) -> Union[List[Record], str]:

@@ -94,7 +94,10 @@ class JobIndex:
         inputs = self._inputs
         position = self._added
         self._added += 1
-        found = normalise(event)
+        if type(event) is dict and "extractor_id" in event:  # the common case, as in group_events
+            found = status_reply(event)
+        else:
+            found = normalise(event)
         if type(found) is tuple:  # the common case: one status event
             if not inputs.take(found, position, event):
                 return False
