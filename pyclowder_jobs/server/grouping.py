@@ -98,9 +98,12 @@ class JobIndex:
             found = status_reply(event)
         else:
             found = normalise(event)
-        if type(found) is tuple:  # the common case: one status event
-            if not inputs.take(found, position, event):
+        if type(found) is tuple:  # the common case: one status event; inputs.take, inline
+            key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
+            if key in inputs.seen:
                 return False
+            inputs.seen.add(key)
+            inputs.records.append(found)
             self._fold_new(found)
             return True
         before = len(inputs.records)
