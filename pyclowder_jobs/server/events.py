@@ -48,6 +48,12 @@ _MS = timedelta(milliseconds=1)
 _MIN_MS = (datetime(1, 1, 1) - _EPOCH_NAIVE) // _MS  # what a datetime can show
 _MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000) - _EPOCH_NAIVE) // _MS
 _JOB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# ISO texts to the millisecond in UTC ("2019-03-14T15:00:00.412Z", what pyclowder and Mongo's
+# extended JSON write): their second is parsed once and kept, their milliseconds looked up.
+_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+_SECONDS_CACHE_SIZE = 4096
+_seconds: dict = {}
+_MILLIS = {"%03d" % millis: millis for millis in range(1000)}
 _NOT_IDS = (list, tuple, set, frozenset, dict, bool, float, bytes)
 _EXTRACTOR_CACHE_SIZE = 1024
 _extractors: dict = {}
@@ -166,6 +172,27 @@ def extractor_name(name: str) -> str:
 
 
 def _iso_ms(text: str) -> Optional[int]:
+    if len(text) == 24 and text[23] == "Z" and text[19] == ".":  # most texts: see _seconds
+        base = _seconds.get(text[:19])
+        millis = _MILLIS.get(text[20:23])
+        if millis is not None:
+            if base is not None:
+                return base + millis
+            return _new_second(text, millis)
+    return _parse_iso_ms(text)
+
+
+def _new_second(text: str, millis: int) -> Optional[int]:
+    """Parse a millisecond UTC text whose second is not cached yet, and cache that second."""
+    found = _parse_iso_ms(text)
+    if found is not None and _SECOND.fullmatch(text, 0, 19):
+        if len(_seconds) >= _SECONDS_CACHE_SIZE:
+            _seconds.clear()
+        _seconds[text[:19]] = found - millis
+    return found
+
+
+def _parse_iso_ms(text: str) -> Optional[int]:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -235,8 +262,24 @@ def status_reply(event: dict) -> Union[Record, str, None]:
             return "tracking is not an object"
         if tracking.get("kind") == "log":
             return None
-        ts, seq, extra = _tracking(tracking)
-        worker, attempt = extra[1], extra[2]
+        # tracking read inline, not in a helper: tracked replies are the common case of the event tap
+        ts = tracking.get("ts")
+        if ts is not None:
+            ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
+        seq = tracking.get("seq")
+        if type(seq) is not int:
+            seq = -1
+        worker = tracking.get("worker")
+        if type(worker) is not str:
+            worker = None
+        attempt = tracking.get("attempt")
+        if type(attempt) is not int or attempt < 1:
+            attempt = None
+        progress = tracking.get("progress")
+        if progress is not None:  # a tuple: a record of plain values is one the GC leaves alone
+            progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
+                        if type(progress) is dict else None)
+        extra = (None, worker, attempt, tracking.get("redelivered") is True, progress)
     if ts is None:
         ts = event.get("start")
         if type(ts) is dict:
@@ -270,30 +313,6 @@ def status_reply(event: dict) -> Union[Record, str, None]:
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, name, state, soft, text,
                 extra)
     return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra)
-
-
-def _tracking(tracking: dict) -> tuple:
-    """(ts, seq, extra) from a reply's ``tracking`` object; progress is checked when shown.
-
-    Progress becomes a tuple: a record of plain values is one the garbage collector leaves alone.
-    """
-    ts = tracking.get("ts")
-    if ts is not None:
-        ts = _iso_ms(ts) if type(ts) is str else to_ms(ts)
-    seq = tracking.get("seq")
-    if type(seq) is not int:
-        seq = -1
-    worker = tracking.get("worker")
-    if type(worker) is not str:
-        worker = None
-    attempt = tracking.get("attempt")
-    if type(attempt) is not int or attempt < 1:
-        attempt = None
-    progress = tracking.get("progress")
-    if progress is not None:
-        progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
-                    if type(progress) is dict else None)
-    return ts, seq, (None, worker, attempt, tracking.get("redelivered") is True, progress)
 
 
 def _v2_job(event: dict) -> Union[List[Record], str]:

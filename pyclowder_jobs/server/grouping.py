@@ -94,10 +94,16 @@ class JobIndex:
         inputs = self._inputs
         position = self._added
         self._added += 1
-        found = normalise(event)
-        if type(found) is tuple:  # the common case: one status event
-            if not inputs.take(found, position, event):
+        if type(event) is dict and "extractor_id" in event:  # the common case, as in group_events
+            found = status_reply(event)
+        else:
+            found = normalise(event)
+        if type(found) is tuple:  # the common case: one status event; inputs.take, inline
+            key = found[IDKEY] if found[SEQ] < 0 and found[IDKEY] else found[TS:CONTENT + 1]
+            if key in inputs.seen:
                 return False
+            inputs.seen.add(key)
+            inputs.records.append(found)
             self._fold_new(found)
             return True
         before = len(inputs.records)
