@@ -153,12 +153,12 @@ class TrackedHandler(RabbitMQHandler):
     # -- the connector thread -----------------------------------------------------------------
 
     def process_messages(self, channel: Any, rabbitmq_queue: str) -> None:
-        """Send a coalesced progress message that has come due, then publish as pyClowder does."""
+        """Send a coalesced progress message that has come due, publish as pyClowder does, then
+        publish the copies for the event tap."""
         if self._pending_progress is not None:
             with self.lock:
                 if self._progress_due():
                     self._flush_progress_locked()
-        self._publish_to_tap()
         super().process_messages(channel, rabbitmq_queue)
         self._publish_to_tap()
 
@@ -191,13 +191,13 @@ class TrackedHandler(RabbitMQHandler):
         job.resource_id = resource["id"]
         job.last_event = timestamp
         tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), timestamp, kind, progress)
-        if self._secret is not None and self._secret in message:
-            message = redact(message, self._secret)
+        message = redact(message, self._secret)
         payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, tracking)
         if self._tap is not None:
             self._tap_events.append(payload)
         return {"type": "status", "resource": resource, "payload": payload}
+
 
 class JobLogForwarder(logging.Handler):
     """Sends each log record made in a tracked job's thread to that job's event tap."""
