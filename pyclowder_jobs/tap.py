@@ -39,15 +39,29 @@ class Tap:
             return
         try:
             if self._channel is None or not self._channel.is_open:
-                self._channel = self.connection.channel()
-                self._channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
+                self._open_channel()
             self._channel.basic_publish(exchange=self.exchange, routing_key="%s.%s" % (self.extractor, kind),
                                         body=json.dumps(event), properties=_TRANSIENT)
         except Exception as exc:  # pylint: disable=broad-except
-            logger.warning("Could not publish to the event tap %r (%s): trying again in %.0f s",
-                           self.exchange, exc, RETRY_AFTER)
-            self._resting_until = time.monotonic() + RETRY_AFTER
-            self._close()
+            self._rest(exc)
+
+    def open(self) -> "Tap":
+        """Open the channel now, so that the first event costs no round trips to the broker."""
+        try:
+            self._open_channel()
+        except Exception as exc:  # pylint: disable=broad-except
+            self._rest(exc)
+        return self
+
+    def _open_channel(self) -> None:
+        self._channel = self.connection.channel()
+        self._channel.exchange_declare(exchange=self.exchange, exchange_type="topic", durable=True)
+
+    def _rest(self, exc: Exception) -> None:
+        logger.warning("Could not publish to the event tap %r (%s): trying again in %.0f s",
+                       self.exchange, exc, RETRY_AFTER)
+        self._resting_until = time.monotonic() + RETRY_AFTER
+        self._close()
 
     def _close(self) -> None:
         channel, self._channel = self._channel, None
@@ -59,5 +73,6 @@ class Tap:
 
 
 def open_tap(connection: Any, exchange: str, extractor: str) -> Optional[Tap]:
-    """A tap for ``extractor`` on ``connection``, or None when the exchange name is empty (tap off)."""
-    return Tap(connection, exchange, extractor) if exchange else None
+    """A tap for ``extractor`` on ``connection``, its channel open, or None when the exchange name
+    is empty (tap off). Call it from the connection's thread."""
+    return Tap(connection, exchange, extractor).open() if exchange else None

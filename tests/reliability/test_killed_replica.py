@@ -14,9 +14,10 @@ pytestmark = pytest.mark.broker
 HEARTBEAT = 1
 
 
-def kill_the_replica_running(broker, replicas, file_id):
-    """SIGKILL the replica that started ``file_id``; returns the first run's job id."""
-    broker.collect(lambda b: b.replies_for(file_id))
+def kill_the_replica_running(broker, tap, replicas, file_id):
+    """SIGKILL the replica that started ``file_id``, once the tap holds that start too; returns the
+    first run's job id."""
+    broker.collect(lambda b: b.replies_for(file_id) and any(event.get("file_id") == file_id for _, event in tap))
     first = broker.replies_for(file_id)[0]
     victim = next(r for r in replicas if r.process.pid == first["tracking"]["pid"])
     os.kill(victim.process.pid, signal.SIGKILL)
@@ -35,7 +36,7 @@ def test_a_killed_run_without_an_id_is_lost_and_superseded_by_its_redelivery(bro
     replicas = [start_extractor("behave/with_mixin.py", heartbeat=HEARTBEAT) for _ in range(2)]
     broker.publish(file_request(1, "http://127.0.0.1:9/", "victim", queue=broker.queue, secret_key="k" * 10,
                                 parameters={"seconds": 2, "steps": 4}))
-    first = kill_the_replica_running(broker, replicas, "victim")
+    first = kill_the_replica_running(broker, tap, replicas, "victim")
     broker.collect(broker.finished("victim"), timeout=30)
     second = broker.replies_for("victim")[-1]
     assert second["job_id"] != first and second["tracking"]["redelivered"] is True
@@ -52,7 +53,7 @@ def test_a_killed_run_with_clowders_id_keeps_it_and_the_job_succeeds_once(broker
     job_id = "5c8a6c70a1b2c3d4e50000aa"
     broker.publish(file_request(1, "http://127.0.0.1:9/", "victim-2", queue=broker.queue, secret_key="k" * 10,
                                 job_id=job_id, parameters={"seconds": 2, "steps": 4}))
-    assert kill_the_replica_running(broker, replicas, "victim-2") == job_id
+    assert kill_the_replica_running(broker, tap, replicas, "victim-2") == job_id
     broker.collect(broker.finished("victim-2"), timeout=30)
     replies = broker.replies_for("victim-2")
     assert {r["job_id"] for r in replies} == {job_id}
@@ -69,7 +70,7 @@ def test_a_killed_workers_job_is_lost_once_its_heartbeats_stop(broker, start_ext
     broker.publish(file_request(1, "http://127.0.0.1:9/", "orphan", queue=broker.queue, secret_key="k" * 10,
                                 parameters={"seconds": 5, "steps": 5}))
     broker.collect(lambda b: any(key.endswith(".heartbeat") and event["tracking"]["jobs"] for key, event in tap))
-    job_id = kill_the_replica_running(broker, [replica], "orphan")
+    job_id = kill_the_replica_running(broker, tap, [replica], "orphan")
     broker.drain()
     killed_at = datetime.now(timezone.utc)
     assert fold(tap, now=killed_at)[job_id]["status"] != "LOST"
