@@ -14,6 +14,8 @@ from pyclowder_jobs.standin import file_request
 pytestmark = pytest.mark.broker
 
 HOST = "http://127.0.0.1:9/"
+#: Long enough for the cut to land mid-job: each rabbitmqctl call takes a second or more on a busy machine.
+IN_FLIGHT_SECONDS = 10
 
 
 def broker_connections_of(pid):
@@ -40,7 +42,7 @@ def cut_mid_job(broker, start_extractor, script):
     broker.publish(file_request(1, HOST, "done-first", queue=broker.queue, secret_key="cut-secret-key"))
     broker.collect(broker.finished("done-first"))
     broker.publish(file_request(1, HOST, "in-flight", queue=broker.queue, secret_key="cut-secret-key",
-                                parameters={"seconds": 3}))
+                                parameters={"seconds": IN_FLIGHT_SECONDS}))
     broker.collect(lambda b: b.replies_for("in-flight"))
     cut_connections_of(extractor.process)
     deadline = time.monotonic() + 15
