@@ -40,6 +40,9 @@ STATUS, DOCUMENT, LOG, HEARTBEAT, REJECTED = "status", "document", "log", "heart
 CACHED_JOBS = 20000
 _NO_LIMIT = 2 ** 63 - 1
 
+#: The JSON text of a job row: compact (a smaller file), and no check for cycles (a job has none).
+_encode_doc = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
 Key = Tuple[str, Optional[str]]
 When = Union[datetime, str, int, float, None]
 
@@ -341,7 +344,7 @@ class Store:
                        "ON j.resource_id = k.resource AND j.extractor IS k.extractor WHERE j.synthetic = 1)")
         db.executemany("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (job.job_id, int(job.synthetic), job.resource_id, job.extractor, job.status, job.user,
-             job.last_update_ms, int(job.status not in TERMINAL), json.dumps(job.to_dict()))
+             job.last_update_ms, int(job.status not in TERMINAL), _encode_doc(job.to_dict()))
             for job in jobs])
 
     def _fresh(self, rows: Sequence[tuple], now: int) -> List[Dict[str, Any]]:
@@ -365,19 +368,20 @@ class Store:
 def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
     """(rows for :meth:`Store.add_prepared`, how many texts were not JSON objects), from JSON texts.
 
-    The texts are kept as they came.  The recorder prepares in the process that consumes, so that
-    the process that writes only folds and commits.
+    The texts are kept as they came.  Bytes must be UTF-8 (as JSON sent between systems is): they
+    are decoded once, and the text both parsed and stored, so that what is stored always parses.
     """
     rows, malformed = [], 0
     loads = json.loads
     for body in bodies:
         try:
-            event = loads(body)
-        except (ValueError, RecursionError):
+            text = body.decode("utf-8") if type(body) is bytes else body
+            event = loads(text)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             malformed += 1
             continue
         if type(event) is dict:
-            rows.append(_row(event, body.decode("utf-8") if type(body) is bytes else body))
+            rows.append(_row(event, text))
         else:
             malformed += 1
     return rows, malformed
