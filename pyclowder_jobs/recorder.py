@@ -14,6 +14,7 @@ to nothing, where pickling parsed events cost more than parsing them again.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import signal
@@ -37,6 +38,8 @@ DEFAULT_QUEUE = "pyclowder-jobs.recorder"
 DEFAULT_EXCHANGE = "pyclowder.jobs"
 #: How many batches may be handed to the writer process before the first is committed.
 IN_FLIGHT = 2
+#: The size asked for the pipe to the writer: a batch of 2,000 tap events (about 1 kB less).
+PIPE_BYTES = 2 ** 20
 
 
 class BrokerError(Exception):
@@ -191,6 +194,7 @@ class _Writer:
 
     def __init__(self, path: str) -> None:
         to_child, to_us = os.pipe(), os.pipe()
+        _widen(to_child[1])
         self._process = subprocess.Popen(
             [sys.executable, "-m", __name__, path, str(to_child[0]), str(to_us[1])],
             pass_fds=(to_child[0], to_us[1]), start_new_session=True)  # Ctrl-C is the parent's to handle
@@ -233,6 +237,20 @@ class _Writer:
     def _died(self) -> NoReturn:
         raise StoreError("the store writer stopped unexpectedly (exit code %s): nothing after its last commit "
                          "was acked; start the recorder again" % self._process.poll())
+
+
+def _widen(pipe: int) -> None:
+    """Let ``pipe`` hold a whole batch (1 MB, where Linux allows it; elsewhere it stays as it is).
+
+    Through a 64 kB pipe a batch goes in a dozen chunks, and the writer's receiving thread
+    needs the interpreter lock back between two of them, which its folding thread holds for
+    up to 5 ms at a time: the consumer waited in ``send`` for an eighth of its time, taking no
+    messages meanwhile.
+    """
+    try:
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError):
+        pass
 
 
 def _write(path: str, inbox: Connection, outbox: Connection) -> None:
