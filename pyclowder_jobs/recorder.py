@@ -137,9 +137,10 @@ class Recorder:
             while not self._stop.is_set() and not (until is not None and until(self)):
                 # returns as soon as messages arrive; the limit is how often a committed batch is noticed
                 connection.process_data_events(time_limit=min(0.02, self.flush_every))
-                self._settle(channel, writer, on_batch, wait=len(self._in_flight) >= IN_FLIGHT)
-                if self._pending and (len(self._pending) >= self.batch_size
-                                      or time.monotonic() - self._first_pending >= self.flush_every):
+                # while the writer has its fill, go on taking messages until the next batch is full too
+                busy = len(self._in_flight) >= IN_FLIGHT
+                self._settle(channel, writer, on_batch, wait=busy and len(self._pending) >= self.batch_size)
+                if len(self._in_flight) < IN_FLIGHT and self._due():
                     self._hand_over(writer)
             self._hand_over(writer)
             while self._in_flight:
@@ -165,6 +166,11 @@ class Recorder:
             self._first_pending = time.monotonic()
         self._pending.append(body)
         self._last_tag = method.delivery_tag
+
+    def _due(self) -> bool:
+        """Whether the pending messages make a batch: enough of them, or the oldest waited long enough."""
+        return bool(self._pending) and (len(self._pending) >= self.batch_size
+                                        or time.monotonic() - self._first_pending >= self.flush_every)
 
     def _hand_over(self, writer: "_Writer") -> None:
         """Give the pending messages to the writer as one batch."""
