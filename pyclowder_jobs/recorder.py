@@ -14,7 +14,6 @@ to nothing, where pickling parsed events cost more than parsing them again.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import queue
 import signal
@@ -38,7 +37,7 @@ DEFAULT_QUEUE = "pyclowder-jobs.recorder"
 DEFAULT_EXCHANGE = "pyclowder.jobs"
 #: How many batches may be handed to the writer process before the first is committed.
 IN_FLIGHT = 2
-#: The size asked for the pipe to the writer: a batch of 2,000 tap events (about 1 kB less).
+#: The size asked for the pipe to the writer: room for a batch of 2,000 tap events of 500 bytes.
 PIPE_BYTES = 2 ** 20
 
 
@@ -254,8 +253,9 @@ def _widen(pipe: int) -> None:
     messages meanwhile.
     """
     try:
+        import fcntl  # pylint: disable=import-outside-toplevel  # not on every system
         fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (AttributeError, OSError):
+    except (ImportError, AttributeError, OSError):
         pass
 
 
