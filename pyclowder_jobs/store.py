@@ -1,7 +1,10 @@
 """The SQLite store: raw events kept append-only, and a jobs table folded by the server helper.
 
 Standard library ``sqlite3`` in WAL mode, so readers (``jobs``, ``show``, the web page) never wait
-for the recorder.  Each :meth:`Store.add_events` call is one transaction.
+for the recorder.  Each :meth:`Store.add_events` call is one transaction.  With
+``synchronous=NORMAL`` a commit is not synced to disk by itself, only at the next checkpoint: a
+committed batch survives the crash of the process that wrote it, but a power cut or a crash of
+the operating system may roll back the last batches (never corrupt the file).
 
 How the jobs table stays equal to :func:`pyclowder_jobs.server.group_events` over all stored raw
 events, without refolding everything on every batch: the fold only lets jobs influence each other
