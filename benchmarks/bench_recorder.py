@@ -106,7 +106,6 @@ def main() -> None:
     channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
     channel.queue_declare(queue=queue, durable=True)
     channel.queue_bind(queue=queue, exchange=exchange, routing_key="#")
-    load = os.getloadavg()[0]
     try:
         began = time.perf_counter()
         published = 0
@@ -117,6 +116,10 @@ def main() -> None:
         while channel.queue_declare(queue=queue, durable=True, passive=True).method.message_count < published:
             connection.sleep(0.1)
         print("published %d events in %.1f s" % (published, time.perf_counter() - began))
+        idle = broker_cpu()
+        connection.sleep(1.0)
+        idle = broker_cpu() - idle  # its timers and the other clients of a shared broker
+        load = os.getloadavg()[0]
 
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "bench.sqlite")
@@ -130,11 +133,12 @@ def main() -> None:
             print("recorder: %d events (%d new) in %.2f s: %.0f events/s (target 20,000/s), %d batches"
                   % (summary.received, summary.new, seconds, summary.received / seconds, summary.batches))
             print("  CPU: consumer %.2f s (%.0f events per CPU second), writer %.2f s (%.0f events per CPU second);"
-                  " load average before the run: %.1f"
-                  % (own, summary.received / own, children, summary.received / children, load))
+                  " load average before the run %.1f, after it %.1f"
+                  % (own, summary.received / own, children, summary.received / children, load, os.getloadavg()[0]))
             if rabbit:
-                print("  RabbitMQ delivering them: %.2f CPU s; all three together: %.0f microseconds of CPU per event"
-                      % (rabbit, 1e6 * (own + children + rabbit) / summary.received))
+                print("  RabbitMQ delivering them: %.2f CPU s (%.2f CPU s a second when idle just before); all three "
+                      "together: %.0f microseconds of CPU per event"
+                      % (rabbit, idle, 1e6 * (own + children + rabbit) / summary.received))
             store = Store(path, create=False)
             began = time.perf_counter()
             jobs = store.jobs()

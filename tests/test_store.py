@@ -183,6 +183,13 @@ def test_rejected_documents_are_kept_raw_but_make_no_job(store):
     assert [job["job_id"] for job in store.jobs(now=NOW)] == ["job-1"]
 
 
+def test_raw_texts_that_are_not_utf8_json_objects_are_counted_and_what_is_stored_parses(store):
+    good = json.dumps(finished_job("job-1", 0, 1)[0]).encode()
+    bodies = [b"not json", b"[1, 2]", '{"a": 1}'.encode("utf-16"), b'\xef\xbb\xbf{"a": 1}', b'{"a": "\xff"}', good]
+    assert store.add_raw(bodies, now=NOW) == (1, 5)
+    assert [json.loads(json.dumps(event)) for event in store.all_events()] == [json.loads(good)]
+
+
 def test_a_batch_is_one_transaction(store, tmp_path):
     class Unwritable:
         def __iter__(self):
