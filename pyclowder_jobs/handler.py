@@ -9,12 +9,14 @@ otherwise leave unacknowledged.
 
 from __future__ import annotations
 
+import json
 import logging
 import numbers
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import pika
 from pyclowder.connectors import Connector, RabbitMQHandler
 from pyclowder.utils import StatusMessage
 
@@ -44,10 +46,10 @@ class TrackedHandler(RabbitMQHandler):
         super().__init__(job_id=job.job_id, **handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
-        self._tracking = wire.reply_tracking_template(worker.id, worker.host, worker.pid, job.attempt, job.redelivered)
+        self._tracking = worker.tracking_template(job.attempt, job.redelivered)
         self._wake_connector = wake
         self._tap = tap
-        self._tap_events: list = []
+        self._tap_events: List[Tuple[str, str]] = []
         self._secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
         self._progress_interval = progress_interval
         self._last_progress = float("-inf")
@@ -126,11 +128,13 @@ class TrackedHandler(RabbitMQHandler):
         if self._tap is None:
             return
         job = self.tracking_job
-        tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), record.created, wire.LOG)
+        tracking = wire.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), record.created,
+                                       wire.LOG)
         event = wire.log_event(job.resource_id, self.extractor_info["name"], job.job_id, record.levelname,
                                record.name, record.getMessage(), tracking)
+        body = json.dumps(event)
         with self.lock:
-            self._tap_events.append(event)
+            self._tap_events.append((wire.LOG, body))
 
     def message_ok(self, resource: Dict[str, Any], message: str = "Done processing.") -> None:
         super().message_ok(resource, message)
@@ -159,16 +163,30 @@ class TrackedHandler(RabbitMQHandler):
             with self.lock:
                 if self._progress_due():
                     self._flush_progress_locked()
+        self._publish_encoded_statuses(channel)
         super().process_messages(channel, rabbitmq_queue)
         self._publish_to_tap()
+
+    def _publish_encoded_statuses(self, channel: Any) -> None:
+        """Publish the statuses at the head of the queue as pyClowder would, with the JSON made in
+        :meth:`_status`; pyClowder's loop publishes the rest, from the first other message on."""
+        while True:
+            with self.lock:
+                if not self.messages or "body" not in self.messages[0]:
+                    return
+                message = self.messages.pop(0)
+            if self.header.reply_to:
+                properties = pika.BasicProperties(delivery_mode=2, correlation_id=self.header.correlation_id)
+                channel.basic_publish(exchange="", routing_key=self.header.reply_to, properties=properties,
+                                      body=message["body"])
 
     def _publish_to_tap(self) -> None:
         if not self._tap_events:
             return
         with self.lock:
             events, self._tap_events = self._tap_events, []
-        for event in events:
-            self._tap.publish(event["tracking"]["kind"], event)
+        for kind, body in events:
+            self._tap.publish(kind, body)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -190,13 +208,15 @@ class TrackedHandler(RabbitMQHandler):
         job = self.tracking_job
         job.resource_id = resource["id"]
         job.last_event = timestamp
-        tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), timestamp, kind, progress)
+        tracking = wire.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), timestamp, kind,
+                                       progress)
         message = redact(message, self._secret)
         payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, tracking)
+        body = self._tracking.encode_reply(payload)
         if self._tap is not None:
-            self._tap_events.append(payload)
-        return {"type": "status", "resource": resource, "payload": payload}
+            self._tap_events.append((kind, body))
+        return {"type": "status", "resource": resource, "payload": payload, "body": body}
 
 
 class JobLogForwarder(logging.Handler):

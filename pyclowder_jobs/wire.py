@@ -7,7 +7,9 @@ parse it). Everything this library adds lives in the one ``tracking`` object.
 
 from __future__ import annotations
 
+import json
 import time
+from json.encoder import encode_basestring_ascii
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 #: Version of the ``tracking`` object.
@@ -17,6 +19,13 @@ TRACKING_VERSION = 1
 STATUS = "status"
 PROGRESS = "progress"
 LOG = "log"
+
+#: The fields of a tracking object that are the same in every event of a worker.
+_WORKER_FIELDS = ("v", "worker", "host", "pid")
+
+#: A status reply as ``json.dumps`` writes it, its fields in :func:`status_reply`'s order.
+_REPLY_JSON = ('{"file_id": %s, "extractor_id": %s, "job_id": %s, "status": %s, "start": %s, '
+               '"message_type": %s, "message": %s, "tracking": %s}')
 
 
 _last_second: Tuple[int, str] = (-1, "")
@@ -111,6 +120,50 @@ def reply_tracking(template: Dict[str, Any], seq: int, timestamp: float, kind: s
     if progress is not None:
         tracking["progress"] = progress
     return tracking
+
+
+class TrackingTemplate:
+    """The constant part of a job's ``tracking`` objects, as a dict and as JSON encoded once.
+
+    Encoding the status replies is most of what tracking costs per message. All of a tracking
+    object but ``seq``, ``ts``, ``kind`` and ``progress`` is the same in every event of a worker's
+    jobs of one attempt, and a reply's fields are known: so :meth:`encode_reply` writes the JSON
+    from text encoded here once and from each value encoded as ``json.dumps`` would, without
+    ``json.dumps``'s work of walking a dict. The tests check, byte for byte, that the text is
+    the same.
+    """
+
+    def __init__(self, worker: str, host: str, pid: int, attempt: int, redelivered: bool) -> None:
+        self.fields = reply_tracking_template(worker, host, pid, attempt, redelivered)
+        worker_part = json.dumps({key: self.fields[key] for key in _WORKER_FIELDS})
+        self._before_seq = worker_part[:-1] + ', "seq": '
+        self._before_kind = ', "attempt": %s, "redelivered": %s, "kind": ' % (json.dumps(attempt),
+                                                                              json.dumps(redelivered))
+
+    def encode_reply(self, reply: Dict[str, Any]) -> str:
+        """``json.dumps(reply)`` for a reply made by :func:`status_reply`, its ``tracking`` by
+        :func:`reply_tracking` from this template.
+
+        ``status``, ``start`` and ``message_type`` are strings that :func:`status_reply` makes.
+        """
+        return _REPLY_JSON % (_encode(reply["file_id"]), _encode(reply["extractor_id"]), _encode(reply["job_id"]),
+                              encode_basestring_ascii(reply["status"]), encode_basestring_ascii(reply["start"]),
+                              encode_basestring_ascii(reply["message_type"]), _encode(reply["message"]),
+                              self.encode_tracking(reply["tracking"]))
+
+    def encode_tracking(self, tracking: Dict[str, Any]) -> str:
+        """``json.dumps(tracking)`` for a tracking object made by :func:`reply_tracking` from this template."""
+        text = "%s%d, \"ts\": %s%s%s" % (self._before_seq, tracking["seq"],
+                                          encode_basestring_ascii(tracking["ts"]),
+                                          self._before_kind, encode_basestring_ascii(tracking["kind"]))
+        if "progress" in tracking:
+            return "%s, \"progress\": %s}" % (text, json.dumps(tracking["progress"]))
+        return text + "}"
+
+
+def _encode(value: Any) -> str:
+    """``json.dumps(value)``; a string directly with ``encode_basestring_ascii``, as ``json.dumps`` does."""
+    return encode_basestring_ascii(value) if type(value) is str else json.dumps(value)
 
 
 def heartbeat_tracking(host: str, pid: int, interval: float, timestamp: float, seq: int,
