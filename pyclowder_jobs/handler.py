@@ -39,11 +39,17 @@ def running_handler() -> Optional["TrackedHandler"]:
 class TrackedHandler(RabbitMQHandler):
     """Processes one message in its own thread, like pyClowder's ``RabbitMQHandler``."""
 
-    def __init__(self, *, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap] = None,
-                 secret: Optional[str] = None, progress_interval: float = 1.0, **handler_arguments: Any) -> None:
+    def __init__(self, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap], secret: Optional[str],
+                 progress_interval: float, *handler_arguments: Any) -> None:
         """``wake`` makes the connector thread publish what is queued (it never raises); ``secret`` is
-        the request's ``secretKey``, masked in everything the job emits."""
-        super().__init__(job_id=job.job_id, **handler_arguments)
+        the request's ``secretKey``, masked in everything the job emits.
+
+        ``handler_arguments`` go to pyClowder's ``RabbitMQHandler`` as they are: the arguments its
+        own ``on_message`` passes, in the same order (the same in 2.x and 3.x). They are passed by
+        position, as pyClowder does, because forwarding eleven keywords costs more per message than
+        all the rest of this set-up.
+        """
+        super().__init__(*handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
         self._tracking = worker.tracking_template(job.attempt, job.redelivered)
@@ -54,6 +60,7 @@ class TrackedHandler(RabbitMQHandler):
         self._progress_interval = progress_interval
         self._last_progress = float("-inf")
         self._pending_progress: Optional[tuple] = None
+        self._ending = False
         self._ended = False
 
     # -- the job thread -----------------------------------------------------------------------
@@ -99,7 +106,8 @@ class TrackedHandler(RabbitMQHandler):
             super().status_update(status, resource, message)
             return
         Connector.status_update(self, status, resource, message)
-        self._wake_connector()
+        if not self._ending:
+            self._wake_connector()
 
     def progress(self, resource: Dict[str, Any], done: float, total: Optional[float] = None,
                  unit: Optional[str] = None, message: Optional[str] = None) -> None:
@@ -137,18 +145,28 @@ class TrackedHandler(RabbitMQHandler):
             self._tap_events.append((wire.LOG, body))
 
     def message_ok(self, resource: Dict[str, Any], message: str = "Done processing.") -> None:
+        self._ending = True
         super().message_ok(resource, message)
         self._end()
 
     def message_error(self, resource: Dict[str, Any], message: str = "Error processing message.") -> None:
+        self._ending = True
         super().message_error(resource, message)
         self._end()
 
     def message_resubmit(self, resource: Dict[str, Any], retry_count: int, message: Optional[str] = None) -> None:
+        self._ending = True
         super().message_resubmit(resource, retry_count, message)
         self._end()
 
     def _end(self) -> None:
+        """Stop listing the job, and wake the connector once for its final status and what follows it.
+
+        The final status is queued while ``_ending`` is set, so that it does not wake the connector
+        thread on its own: pyClowder queues the acknowledgement (or the error-queue or retry
+        message) right after it, and one wake-up publishes both.
+        """
+        self._ending = False
         if not self._ended:
             self._ended = True
             self.tracking_worker.job_ended(self.tracking_job)
