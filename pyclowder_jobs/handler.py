@@ -21,7 +21,7 @@ from pyclowder.connectors import Connector, RabbitMQHandler
 from pyclowder.utils import StatusMessage
 
 from pyclowder_jobs import wire
-from pyclowder_jobs.logcontext import MIN_SECRET_LENGTH, job_context, redact
+from pyclowder_jobs.logcontext import MIN_SECRET_LENGTH, enter_job, leave_job, redact
 from pyclowder_jobs.tap import Tap
 from pyclowder_jobs.worker import Job, Worker
 
@@ -38,6 +38,13 @@ def running_handler() -> Optional["TrackedHandler"]:
 
 class TrackedHandler(RabbitMQHandler):
     """Processes one message in its own thread, like pyClowder's ``RabbitMQHandler``."""
+
+    # The state every job starts in, set on the handler only when it changes: pyClowder's handler
+    # already has nineteen attributes, and past thirty an object's attributes cost more to set.
+    _last_progress = float("-inf")
+    _pending_progress: Optional[tuple] = None
+    _ending = False
+    _ended = False
 
     def __init__(self, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap], secret: Optional[str],
                  progress_interval: float, *handler_arguments: Any) -> None:
@@ -58,10 +65,6 @@ class TrackedHandler(RabbitMQHandler):
         self._tap_events: List[Tuple[str, str]] = []
         self._secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
         self._progress_interval = progress_interval
-        self._last_progress = float("-inf")
-        self._pending_progress: Optional[tuple] = None
-        self._ending = False
-        self._ended = False
 
     # -- the job thread -----------------------------------------------------------------------
 
@@ -72,17 +75,22 @@ class TrackedHandler(RabbitMQHandler):
         self.thread.start()
 
     def _run_job(self, json_body: Dict[str, Any]) -> None:
+        """The job thread: pyClowder's processing, with the job id on its log records, always ending
+        with a final status."""
         ident = threading.get_ident()
         _running[ident] = self
-        with job_context(self.job_id, self._secret):
+        previous = enter_job(self.job_id, self._secret)
+        try:
+            self._process_message(json_body)
+        except Exception:  # pylint: disable=broad-except
+            logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
+        finally:
             try:
-                self._process_message(json_body)
-            except Exception:  # pylint: disable=broad-except
-                logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
-            finally:
                 if not self._ended:
                     self._end_unfinished()
+            finally:
                 del _running[ident]
+                leave_job(previous)
 
     def _end_unfinished(self) -> None:
         """Move a message that pyClowder returned from without a final status to the error queue."""

@@ -28,28 +28,31 @@ _REPLY_JSON = ('{"file_id": %s, "extractor_id": %s, "job_id": %s, "status": %s, 
                '"message_type": %s, "message": %s, "tracking": %s}')
 
 
+#: The last whole second formatted, and its text: events come many to a second, so the two
+#: functions below format a second only when it is not this one.
 _last_second: Tuple[int, str] = (-1, "")
 
 
 def _utc_second(second: int) -> str:
-    """``2026-11-22T11:04:26`` for a whole second, formatted once per second however many events."""
+    """``2026-11-22T11:04:26`` for a whole second, remembered as the last one formatted."""
     global _last_second
-    cached, text = _last_second
-    if cached != second:
-        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        _last_second = (second, text)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    _last_second = (second, text)
     return text
 
 
 def utc_seconds(timestamp: float) -> str:
     """``2026-11-22T11:04:26+00:00``: the ``start`` field of a status reply."""
-    return _utc_second(int(timestamp)) + "+00:00"
+    second = int(timestamp)
+    cached, text = _last_second
+    return (text if cached == second else _utc_second(second)) + "+00:00"
 
 
 def utc_millis(timestamp: float) -> str:
     """``2026-11-22T11:04:26.123Z``: every time inside ``tracking``."""
     second, millis = divmod(int(timestamp * 1000), 1000)
-    return "%s.%03dZ" % (_utc_second(second), millis)
+    cached, text = _last_second
+    return "%s.%03dZ" % (text if cached == second else _utc_second(second), millis)
 
 
 def progress_text(done: float, total: Optional[float] = None, unit: Optional[str] = None) -> str:
@@ -144,9 +147,11 @@ class TrackingTemplate:
         """``json.dumps(reply)`` for a reply made by :func:`status_reply`, its ``tracking`` by
         :func:`reply_tracking` from this template.
 
-        ``status``, ``start`` and ``message_type`` are strings that :func:`status_reply` makes.
+        ``status``, ``start`` and ``message_type`` are strings that :func:`status_reply` makes, and a
+        job id is always a string.
         """
-        return _REPLY_JSON % (_encode(reply["file_id"]), _encode(reply["extractor_id"]), _encode(reply["job_id"]),
+        return _REPLY_JSON % (_encode(reply["file_id"]), _encode(reply["extractor_id"]),
+                              encode_basestring_ascii(reply["job_id"]),
                               encode_basestring_ascii(reply["status"]), encode_basestring_ascii(reply["start"]),
                               encode_basestring_ascii(reply["message_type"]), _encode(reply["message"]),
                               self.encode_tracking(reply["tracking"]))
