@@ -191,7 +191,8 @@ class TrackedHandler(RabbitMQHandler):
                     self._flush_progress_locked()
         self._publish_encoded_statuses(channel)
         super().process_messages(channel, rabbitmq_queue)
-        self._publish_to_tap()
+        if self._tap_events:
+            self._publish_to_tap()
 
     def _publish_encoded_statuses(self, channel: Any) -> None:
         """Publish the statuses at the head of the queue as pyClowder would, with the JSON made in
@@ -207,8 +208,6 @@ class TrackedHandler(RabbitMQHandler):
                                       body=message["body"])
 
     def _publish_to_tap(self) -> None:
-        if not self._tap_events:
-            return
         with self.lock:
             events, self._tap_events = self._tap_events, []
         for kind, body in events:

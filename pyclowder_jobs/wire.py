@@ -23,9 +23,12 @@ LOG = "log"
 #: The fields of a tracking object that are the same in every event of a worker.
 _WORKER_FIELDS = ("v", "worker", "host", "pid")
 
-#: A status reply as ``json.dumps`` writes it, its fields in :func:`status_reply`'s order.
+#: A status reply as ``json.dumps`` writes it, its fields in :func:`status_reply`'s order, and
+#: the end of its tracking object after ``kind``: with progress numbers, and without.
 _REPLY_JSON = ('{"file_id": %s, "extractor_id": %s, "job_id": %s, "status": %s, "start": %s, '
-               '"message_type": %s, "message": %s, "tracking": %s}')
+               '"message_type": %s, "message": %s, "tracking": %s%d, "ts": %s%s%s%s')
+_PROGRESS_JSON = ', "progress": %s}}'
+_NO_PROGRESS_JSON = "}}"
 
 
 #: The last whole second formatted, and its text: events come many to a second, so the two
@@ -147,28 +150,22 @@ class TrackingTemplate:
         """``json.dumps(reply)`` for a reply made by :func:`status_reply`, its ``tracking`` by
         :func:`reply_tracking` from this template.
 
-        ``status``, ``start`` and ``message_type`` are strings that :func:`status_reply` makes, and a
-        job id is always a string.
+        Strings are encoded with ``encode_basestring_ascii``, as ``json.dumps`` encodes them. A reply
+        with a value that is not a string where one usually is (a resource id that is a number,
+        a message that is not text) raises ``TypeError`` there, and is left to ``json.dumps``.
         """
-        return _REPLY_JSON % (_encode(reply["file_id"]), _encode(reply["extractor_id"]),
-                              encode_basestring_ascii(reply["job_id"]),
-                              encode_basestring_ascii(reply["status"]), encode_basestring_ascii(reply["start"]),
-                              encode_basestring_ascii(reply["message_type"]), _encode(reply["message"]),
-                              self.encode_tracking(reply["tracking"]))
-
-    def encode_tracking(self, tracking: Dict[str, Any]) -> str:
-        """``json.dumps(tracking)`` for a tracking object made by :func:`reply_tracking` from this template."""
-        text = "%s%d, \"ts\": %s%s%s" % (self._before_seq, tracking["seq"],
-                                          encode_basestring_ascii(tracking["ts"]),
-                                          self._before_kind, encode_basestring_ascii(tracking["kind"]))
-        if "progress" in tracking:
-            return "%s, \"progress\": %s}" % (text, json.dumps(tracking["progress"]))
-        return text + "}"
-
-
-def _encode(value: Any) -> str:
-    """``json.dumps(value)``; a string directly with ``encode_basestring_ascii``, as ``json.dumps`` does."""
-    return encode_basestring_ascii(value) if type(value) is str else json.dumps(value)
+        tracking = reply["tracking"]
+        progress = tracking.get("progress")
+        try:
+            return _REPLY_JSON % (
+                encode_basestring_ascii(reply["file_id"]), encode_basestring_ascii(reply["extractor_id"]),
+                encode_basestring_ascii(reply["job_id"]), encode_basestring_ascii(reply["status"]),
+                encode_basestring_ascii(reply["start"]), encode_basestring_ascii(reply["message_type"]),
+                encode_basestring_ascii(reply["message"]), self._before_seq, tracking["seq"],
+                encode_basestring_ascii(tracking["ts"]), self._before_kind, encode_basestring_ascii(tracking["kind"]),
+                _NO_PROGRESS_JSON if progress is None else _PROGRESS_JSON % json.dumps(progress))
+        except TypeError:
+            return json.dumps(reply)
 
 
 def heartbeat_tracking(host: str, pid: int, interval: float, timestamp: float, seq: int,
