@@ -59,10 +59,10 @@ class TrackedBroadcast(RabbitMQBroadcast):
                 if self.channel is None or self.channel.is_closed:
                     self._reconnect()
                 if time.monotonic() >= next_beat:
-                    message = self.message()
-                    self.channel.basic_publish(exchange="extractors", routing_key="", body=json.dumps(message))
+                    body = json.dumps(self.message())
+                    self.channel.basic_publish(exchange="extractors", routing_key="", body=body)
                     if self.tap is not None:
-                        self.tap.publish("heartbeat", message)
+                        self.tap.publish("heartbeat", body)
                     next_beat = time.monotonic() + self.heartbeat
                 self.channel.connection.process_data_events(time_limit=max(0.0, min(1.0, next_beat - time.monotonic())))
             except Exception:  # pylint: disable=broad-except

@@ -90,15 +90,13 @@ class JobTrackingMixin:
         json_body = incoming.body
         if "routing_key" not in json_body and method.routing_key:
             json_body["routing_key"] = method.routing_key
-        job = Job(job_id=incoming.job_id, resource_id=incoming.resource_id, attempt=incoming.attempt,
-                  redelivered=bool(method.redelivered))
-        return TrackedHandler(job=job, worker=self.tracking_worker, wake=self._wake_connector_thread, tap=self.tap,
-                              secret=json_body.get("secretKey"),
-                              progress_interval=self.tracking_settings.progress_interval,
-                              extractor_name=self.extractor_name, extractor_info=self.extractor_info,
-                              check_message=self.check_message, process_message=self.process_message,
-                              ssl_verify=self.ssl_verify, mounted_paths=self.mounted_paths,
-                              clowder_url=self.clowder_url, method=method, header=header, body=incoming.raw)
+        job = Job(incoming.job_id, incoming.resource_id, incoming.attempt, bool(method.redelivered))
+        return TrackedHandler(job, self.tracking_worker, self._wake_connector_thread, self.tap,
+                              json_body.get("secretKey"), self.tracking_settings.progress_interval,
+                              # pyClowder's RabbitMQHandler arguments, as its on_message passes them
+                              self.extractor_name, self.extractor_info, job.job_id, self.check_message,
+                              self.process_message, self.ssl_verify, self.mounted_paths, self.clowder_url,
+                              method, header, incoming.raw)
 
     def _wake_connector_thread(self) -> None:
         """Make the connector thread's wait return now, to publish what a job queued.

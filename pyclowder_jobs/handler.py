@@ -9,17 +9,19 @@ otherwise leave unacknowledged.
 
 from __future__ import annotations
 
+import json
 import logging
 import numbers
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import pika
 from pyclowder.connectors import Connector, RabbitMQHandler
 from pyclowder.utils import StatusMessage
 
 from pyclowder_jobs import wire
-from pyclowder_jobs.logcontext import MIN_SECRET_LENGTH, job_context, redact
+from pyclowder_jobs.logcontext import MIN_SECRET_LENGTH, enter_job, leave_job, redact
 from pyclowder_jobs.tap import Tap
 from pyclowder_jobs.worker import Job, Worker
 
@@ -37,22 +39,32 @@ def running_handler() -> Optional["TrackedHandler"]:
 class TrackedHandler(RabbitMQHandler):
     """Processes one message in its own thread, like pyClowder's ``RabbitMQHandler``."""
 
-    def __init__(self, *, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap] = None,
-                 secret: Optional[str] = None, progress_interval: float = 1.0, **handler_arguments: Any) -> None:
+    # The state every job starts in, set on the handler only when it changes: pyClowder's handler
+    # already has nineteen attributes, and past thirty an object's attributes cost more to set.
+    _last_progress = float("-inf")
+    _pending_progress: Optional[tuple] = None
+    _ending = False
+    _ended = False
+
+    def __init__(self, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap], secret: Optional[str],
+                 progress_interval: float, *handler_arguments: Any) -> None:
         """``wake`` makes the connector thread publish what is queued (it never raises); ``secret`` is
-        the request's ``secretKey``, masked in everything the job emits."""
-        super().__init__(job_id=job.job_id, **handler_arguments)
+        the request's ``secretKey``, masked in everything the job emits.
+
+        ``handler_arguments`` go to pyClowder's ``RabbitMQHandler`` as they are: the arguments its
+        own ``on_message`` passes, in the same order (the same in 2.x and 3.x). They are passed by
+        position, as pyClowder does, because forwarding eleven keywords costs more per message than
+        all the rest of this set-up.
+        """
+        super().__init__(*handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
-        self._tracking = wire.reply_tracking_template(worker.id, worker.host, worker.pid, job.attempt, job.redelivered)
+        self._tracking = worker.tracking_template(job.attempt, job.redelivered)
         self._wake_connector = wake
         self._tap = tap
-        self._tap_events: list = []
+        self._tap_events: List[Tuple[str, str]] = []
         self._secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
         self._progress_interval = progress_interval
-        self._last_progress = float("-inf")
-        self._pending_progress: Optional[tuple] = None
-        self._ended = False
 
     # -- the job thread -----------------------------------------------------------------------
 
@@ -63,17 +75,22 @@ class TrackedHandler(RabbitMQHandler):
         self.thread.start()
 
     def _run_job(self, json_body: Dict[str, Any]) -> None:
+        """The job thread: pyClowder's processing, with the job id on its log records, always ending
+        with a final status."""
         ident = threading.get_ident()
         _running[ident] = self
-        with job_context(self.job_id, self._secret):
+        previous = enter_job(self.job_id, self._secret)
+        try:
+            self._process_message(json_body)
+        except Exception:  # pylint: disable=broad-except
+            logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
+        finally:
             try:
-                self._process_message(json_body)
-            except Exception:  # pylint: disable=broad-except
-                logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
-            finally:
                 if not self._ended:
                     self._end_unfinished()
+            finally:
                 del _running[ident]
+                leave_job(previous)
 
     def _end_unfinished(self) -> None:
         """Move a message that pyClowder returned from without a final status to the error queue."""
@@ -97,7 +114,8 @@ class TrackedHandler(RabbitMQHandler):
             super().status_update(status, resource, message)
             return
         Connector.status_update(self, status, resource, message)
-        self._wake_connector()
+        if not self._ending:
+            self._wake_connector()
 
     def progress(self, resource: Dict[str, Any], done: float, total: Optional[float] = None,
                  unit: Optional[str] = None, message: Optional[str] = None) -> None:
@@ -126,25 +144,37 @@ class TrackedHandler(RabbitMQHandler):
         if self._tap is None:
             return
         job = self.tracking_job
-        tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), record.created, wire.LOG)
+        tracking = wire.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), record.created,
+                                       wire.LOG)
         event = wire.log_event(job.resource_id, self.extractor_info["name"], job.job_id, record.levelname,
                                record.name, record.getMessage(), tracking)
+        body = json.dumps(event)
         with self.lock:
-            self._tap_events.append(event)
+            self._tap_events.append((wire.LOG, body))
 
     def message_ok(self, resource: Dict[str, Any], message: str = "Done processing.") -> None:
+        self._ending = True
         super().message_ok(resource, message)
         self._end()
 
     def message_error(self, resource: Dict[str, Any], message: str = "Error processing message.") -> None:
+        self._ending = True
         super().message_error(resource, message)
         self._end()
 
     def message_resubmit(self, resource: Dict[str, Any], retry_count: int, message: Optional[str] = None) -> None:
+        self._ending = True
         super().message_resubmit(resource, retry_count, message)
         self._end()
 
     def _end(self) -> None:
+        """Stop listing the job, and wake the connector once for its final status and what follows it.
+
+        The final status is queued while ``_ending`` is set, so that it does not wake the connector
+        thread on its own: pyClowder queues the acknowledgement (or the error-queue or retry
+        message) right after it, and one wake-up publishes both.
+        """
+        self._ending = False
         if not self._ended:
             self._ended = True
             self.tracking_worker.job_ended(self.tracking_job)
@@ -159,16 +189,29 @@ class TrackedHandler(RabbitMQHandler):
             with self.lock:
                 if self._progress_due():
                     self._flush_progress_locked()
+        self._publish_encoded_statuses(channel)
         super().process_messages(channel, rabbitmq_queue)
-        self._publish_to_tap()
+        if self._tap_events:
+            self._publish_to_tap()
+
+    def _publish_encoded_statuses(self, channel: Any) -> None:
+        """Publish the statuses at the head of the queue as pyClowder would, with the JSON made in
+        :meth:`_status`; pyClowder's loop publishes the rest, from the first other message on."""
+        while True:
+            with self.lock:
+                if not self.messages or "body" not in self.messages[0]:
+                    return
+                message = self.messages.pop(0)
+            if self.header.reply_to:
+                properties = pika.BasicProperties(delivery_mode=2, correlation_id=self.header.correlation_id)
+                channel.basic_publish(exchange="", routing_key=self.header.reply_to, properties=properties,
+                                      body=message["body"])
 
     def _publish_to_tap(self) -> None:
-        if not self._tap_events:
-            return
         with self.lock:
             events, self._tap_events = self._tap_events, []
-        for event in events:
-            self._tap.publish(event["tracking"]["kind"], event)
+        for kind, body in events:
+            self._tap.publish(kind, body)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -190,13 +233,15 @@ class TrackedHandler(RabbitMQHandler):
         job = self.tracking_job
         job.resource_id = resource["id"]
         job.last_event = timestamp
-        tracking = wire.reply_tracking(self._tracking, self.tracking_worker.next_seq(), timestamp, kind, progress)
+        tracking = wire.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), timestamp, kind,
+                                       progress)
         message = redact(message, self._secret)
         payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, tracking)
+        body = self._tracking.encode_reply(payload)
         if self._tap is not None:
-            self._tap_events.append(payload)
-        return {"type": "status", "resource": resource, "payload": payload}
+            self._tap_events.append((kind, body))
+        return {"type": "status", "resource": resource, "payload": payload, "body": body}
 
 
 class JobLogForwarder(logging.Handler):

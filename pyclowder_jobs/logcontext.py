@@ -41,26 +41,41 @@ def current_job_id() -> str:
     return _running.get(get_ident(), (NO_JOB,))[0]
 
 
+def enter_job(job_id: str, secret: Optional[str] = None) -> Optional[Tuple[str, Optional[str]]]:
+    """Mark the current thread as running ``job_id``, masking ``secret``, until :func:`leave_job`.
+
+    Returns what the thread ran before, to give to :func:`leave_job`.
+    """
+    ident = get_ident()
+    previous = _running.get(ident)
+    usable = isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH
+    _running[ident] = (job_id, secret if usable else None)
+    return previous
+
+
+def leave_job(previous: Optional[Tuple[str, Optional[str]]]) -> None:
+    """Undo :func:`enter_job`: the current thread runs what it ran before (``previous``)."""
+    if previous is None:
+        _running.pop(get_ident(), None)
+    else:
+        _running[get_ident()] = previous
+
+
 class job_context:  # noqa: N801 (used like a function: ``with job_context(job_id):``)
     """Mark the current thread as running ``job_id``, masking ``secret``, for a ``with`` block."""
 
-    __slots__ = ("entry", "previous")
+    __slots__ = ("job_id", "secret", "previous")
 
     def __init__(self, job_id: str, secret: Optional[str] = None) -> None:
-        usable = isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH
-        self.entry = (job_id, secret if usable else None)
+        self.job_id = job_id
+        self.secret = secret
         self.previous: Optional[Tuple[str, Optional[str]]] = None
 
     def __enter__(self) -> None:
-        ident = get_ident()
-        self.previous = _running.get(ident)
-        _running[ident] = self.entry
+        self.previous = enter_job(self.job_id, self.secret)
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self.previous is None:
-            _running.pop(get_ident(), None)
-        else:
-            _running[get_ident()] = self.previous
+        leave_job(self.previous)
 
 
 def redact(text: str, secret: Optional[str]) -> str:

@@ -74,8 +74,7 @@ def read(raw: bytes, id_style: str) -> Request:
         job_id = new_job_id(id_style)
         body["jobid"] = job_id
         raw = json.dumps(body)
-    return Request(body=body, raw=raw, job_id=job_id, attempt=attempt_of(body),
-                   resource_id=resource_of(body), warnings=warnings)
+    return Request(body, raw, job_id, attempt_of(body), resource_of(body), warnings)
 
 
 def attempt_of(body: Dict[str, Any]) -> int:

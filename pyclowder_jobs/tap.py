@@ -8,10 +8,9 @@ connection; a failure there is logged and the tap rests a while, never disturbin
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import pika
 
@@ -33,15 +32,15 @@ class Tap:
         self._channel: Optional[Any] = None
         self._resting_until = 0.0
 
-    def publish(self, kind: str, event: Dict[str, Any]) -> None:
-        """Publish ``event`` as ``<extractor>.<kind>``; call it from the connection's thread."""
+    def publish(self, kind: str, body: str) -> None:
+        """Publish an event, ``body`` its JSON, as ``<extractor>.<kind>``; call it from the connection's thread."""
         if time.monotonic() < self._resting_until:
             return
         try:
             if self._channel is None or not self._channel.is_open:
                 self._open_channel()
             self._channel.basic_publish(exchange=self.exchange, routing_key="%s.%s" % (self.extractor, kind),
-                                        body=json.dumps(event), properties=_TRANSIENT)
+                                        body=body, properties=_TRANSIENT)
         except Exception as exc:  # pylint: disable=broad-except
             self._rest(exc)
 

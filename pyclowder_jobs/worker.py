@@ -12,9 +12,12 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-from pyclowder_jobs.wire import utc_millis
+from pyclowder_jobs.wire import TrackingTemplate, utc_millis
+
+#: Most tracking templates a worker keeps (one per attempt number seen, and redelivered or not).
+MAX_TEMPLATES = 64
 
 
 @dataclass
@@ -54,10 +57,26 @@ class Worker:
         self._seq = itertools.count(1)
         self._finished = itertools.count(1)
         self._jobs: Dict[int, Job] = {}
+        self._templates: Dict[Tuple[int, bool], TrackingTemplate] = {}
 
     def next_seq(self) -> int:
         """The next number of this worker's event counter (status, progress and heartbeat)."""
         return next(self._seq)
+
+    def tracking_template(self, attempt: int, redelivered: bool) -> TrackingTemplate:
+        """The template of the ``tracking`` objects of this worker's jobs of one attempt.
+
+        Made once and shared by those jobs (it is never changed), since encoding its constant
+        part costs more than all the rest of a short job's tracking. Hostile retry counts cannot
+        make the cache grow without bound: it starts again when it is full.
+        """
+        key = (attempt, redelivered)
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            template = self._templates[key] = TrackingTemplate(self.id, self.host, self.pid, attempt, redelivered)
+        return template
 
     def job_started(self, job: Job) -> None:
         """List ``job`` in heartbeats until :meth:`job_ended`."""

@@ -4,6 +4,7 @@ These drive the connector exactly as pyClowder's ``listen`` loop does (``on_mess
 ``process_messages`` until the job is finished), without a broker.
 """
 
+import inspect
 import json
 import logging
 import time
@@ -163,3 +164,9 @@ def test_a_body_that_is_not_json_is_moved_to_the_error_queue_and_acknowledged():
     deliver(make_connector(lambda *args: None), channel, b"\x00 not json")
     assert channel.published == [("error.q", b"\x00 not json")]
     assert channel.acked == [1]
+
+
+def test_the_handler_arguments_the_connector_passes_by_position_are_pyclowders():
+    parameters = list(inspect.signature(pyclowder.connectors.RabbitMQHandler.__init__).parameters)
+    assert parameters[1:12] == ["extractor_name", "extractor_info", "job_id", "check_message", "process_message",
+                                "ssl_verify", "mounted_paths", "clowder_url", "method", "header", "body"]

@@ -1,9 +1,11 @@
 """The wire format (DESIGN 5.2): pyClowder's fields, fixed times, and the tracking object."""
 
 import calendar
+import json
 import time
 
 from pyclowder_jobs import wire
+from pyclowder_jobs.worker import Worker
 
 
 def test_start_is_utc_whole_seconds_with_a_plus_zero_offset():
@@ -68,3 +70,30 @@ def test_a_heartbeat_tracking_lists_running_jobs():
     tracking = wire.heartbeat_tracking("h", 7, 300.0, 0, 5, 2, [{"job_id": "j"}])
     assert tracking == {"v": 1, "host": "h", "pid": 7, "interval": 300.0, "ts": "1970-01-01T00:00:00.000Z",
                         "seq": 5, "processed": 2, "jobs": [{"job_id": "j"}]}
+
+
+def test_an_encoded_status_reply_is_exactly_its_json_dumps_and_the_reply_is_left_as_it_was():
+    templates = [wire.TrackingTemplate("3f1c0d5e-8b1a-4c8e-9a57-0e6a1d2b3c4d", "node1", 4242, 1, False),
+                 wire.TrackingTemplate('w "quoted" \\ back', "h\u00f6st-\u6771\u4eac", 1, 11, True)]
+    messages = ["Started processing.", 'say "hi"\n\ttab \\ slash', "caf\u00e9 \u2603 \U0001f600", "", "\x00\x1f", 42,
+                ["a", 1.5, None]]
+    progresses = [None, {"done": 3, "total": 10, "unit": "files"}, {"done": 2.5, "total": None, "unit": "\u00b5m"}]
+    for template in templates:
+        for seq, (message, progress, resource) in enumerate(zip(messages * 3, progresses * 5,
+                                                                 ["f1", 42, None, "d\u00e9", "x"] * 3)):
+            kind = wire.STATUS if progress is None else wire.PROGRESS
+            tracking = wire.reply_tracking(template.fields, seq + 1, 1764582000.5 + seq, kind, progress)
+            reply = wire.status_reply(resource, "ncsa.w\u00f6rdcount", "5c8a6c70a1b2c3d4e5000010",
+                                      "StatusMessage.start", message, 1764582000.5, tracking)
+            before = list(reply.items())
+            assert template.encode_reply(reply) == json.dumps(reply)
+            assert list(reply.items()) == before
+
+
+def test_a_worker_shares_one_tracking_template_per_attempt():
+    worker = Worker()
+    first = worker.tracking_template(1, False)
+    assert worker.tracking_template(1, False) is first
+    assert worker.tracking_template(2, False).fields["attempt"] == 2
+    assert worker.tracking_template(1, True).fields["redelivered"] is True
+    assert first.fields == wire.reply_tracking_template(worker.id, worker.host, worker.pid, 1, False)
