@@ -214,7 +214,8 @@ def test_the_tap_gets_a_copy_of_every_status_progress_log_and_heartbeat(broker, 
     tap = broker.bind_tap("%s.#" % broker.queue)
     broker.publish(request_for(broker, "file-t", seconds=1.2, steps=2))
     broker.collect(broker.finished("file-t"))
-    broker.collect(lambda b: {"status", "progress", "log", "heartbeat"} <= {key.rsplit(".", 1)[1] for key, _ in tap})
+    broker.collect(lambda b: {"status", "progress", "log", "heartbeat"} <= {key.rsplit(".", 1)[1] for key, _ in tap}
+                   and any(event.get("message_type") == "StatusMessage.done" for _, event in tap))
     statuses = [event for key, event in tap if key == broker.queue + ".status"]
     assert [e["message"] for e in statuses] == [r["message"] for r in broker.replies_for("file-t")
                                                 if r["tracking"]["kind"] == "status"]
