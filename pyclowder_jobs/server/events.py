@@ -22,9 +22,12 @@ ANONYMOUS_USER = "000000000000000000000000"
 #   its sort key: sort time (a SUBMITTED's is the start of its second), 0 for SUBMITTED else 1,
 #   TS (ms), IDKEY (the _id, or ""), SEQ (tracking.seq, or -1), CONTENT ("" with an _id,
 #   tracking.worker with a seq, else the reply's fields joined);
-#   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT and EXTRA: None, or
-#   (user, worker, attempt, redelivered, progress) for the events that carry any of them.
-TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA = range(2, 13)
+#   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT, EXTRA: None, or
+#   (user, worker, attempt, redelivered) for the events that carry any of them, and PROGRESS: None
+#   or (done, total, unit).  No kept record shares its first six fields with another (they hold
+#   its identity), so sorting never compares the rest.  Records nest tuples one deep only: the
+#   garbage collector untracks such a record in its first two collections, and not deeper ones.
+TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA, PROGRESS = range(2, 14)
 
 Record = Tuple[Any, ...]
 
@@ -222,11 +225,11 @@ def datetime_ms(moment: datetime) -> int:
 
 def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,
             text, extra) -> Record:
-    """A record with its sort key (``status_reply`` builds the same tuple inline, for speed)."""
+    """A record (without progress) with its sort key (``status_reply`` builds the same tuple inline)."""
     if state == SUBMITTED:  # replies have one-second precision: SUBMITTED goes first in its second
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, extractor, state, soft,
-                text, extra)
-    return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra)
+                text, extra, None)
+    return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra, None)
 
 
 def status_reply(event: dict) -> Union[Record, str, None]:
@@ -274,7 +277,7 @@ def _tracked_reply(event: dict) -> Union[Record, None, object]:
         progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
                     if type(progress) is dict else None)
     return (ts, 1, ts, "", seq, worker, job_id, resource, name, state, soft, text,
-            (None, worker, attempt, tracking["redelivered"] is True, progress))
+            (None, worker, attempt, tracking["redelivered"] is True), progress)
 
 
 def _extended_json_document(event: dict) -> Union[Record, object]:
@@ -306,8 +309,8 @@ def _extended_json_document(event: dict) -> Union[Record, object]:
     if state == SUBMITTED:
         user = id_text(event.get("user_id"))
         return (ts - ts % 1000, 0, ts, idkey, -1, "", job_id, resource, name, state, soft, text,
-                (user, None, None, False, None) if user is not None and user != ANONYMOUS_USER else None)
-    return (ts, 1, ts, idkey, -1, "", job_id, resource, name, state, soft, text, None)
+                (user, None, None, False) if user is not None and user != ANONYMOUS_USER else None, None)
+    return (ts, 1, ts, idkey, -1, "", job_id, resource, name, state, soft, text, None, None)
 
 
 def _any_status_reply(event: dict) -> Union[Record, str, None]:
@@ -334,7 +337,7 @@ def _any_status_reply(event: dict) -> Union[Record, str, None]:
         name = extractor_name(extractor)
     tracking = event.get("tracking")
     seq = -1
-    worker = attempt = extra = ts = None
+    worker = attempt = extra = ts = progress = None
     if tracking is not None:
         if type(tracking) is not dict:
             return "tracking is not an object"
@@ -357,7 +360,7 @@ def _any_status_reply(event: dict) -> Union[Record, str, None]:
         if progress is not None:  # a tuple: a record of plain values is one the GC leaves alone
             progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
                         if type(progress) is dict else None)
-        extra = (None, worker, attempt, tracking.get("redelivered") is True, progress)
+        extra = (None, worker, attempt, tracking.get("redelivered") is True)
     if ts is None:
         ts = event.get("start")
         if type(ts) is dict:
@@ -387,10 +390,10 @@ def _any_status_reply(event: dict) -> Union[Record, str, None]:
     if state == SUBMITTED:
         user = id_text(event.get("user_id"))
         if user is not None and user != ANONYMOUS_USER:
-            extra = (user,) + extra[1:] if extra else (user, None, None, False, None)
+            extra = (user,) + extra[1:] if extra else (user, None, None, False)
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, name, state, soft, text,
-                extra)
-    return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra)
+                extra, progress)
+    return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra, progress)
 
 
 def _v2_job(event: dict) -> Union[List[Record], str]:
@@ -415,7 +418,7 @@ def _v2_job(event: dict) -> Union[List[Record], str]:
     created = to_ms(event.get("created"))
     if created is not None:
         records.append(_record(created, job_id, 0, "", job_id, resource, extractor, SUBMITTED, False,
-                               "CREATED", (user, None, None, False, None) if user else None))
+                               "CREATED", (user, None, None, False) if user else None))
     started = to_ms(event.get("started"))
     if started is not None:
         records.append(_record(started, job_id, 1, "", job_id, resource, extractor, STARTED, False,

@@ -10,8 +10,8 @@ moment of asking: LOST, stale, elapsed times.
 import hashlib
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .events import (CONTENT, EXTRA, EXTRACTOR, IDKEY, JOB_ID, RESOURCE, SOFT, STATE, TEXT, TS,
-                     Heartbeat, Record)
+from .events import (CONTENT, EXTRA, EXTRACTOR, IDKEY, JOB_ID, PROGRESS, RESOURCE, SOFT, STATE, TEXT,
+                     TS, Heartbeat, Record)
 from .jobs import Job
 from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SUBMITTED, SUCCEEDED,
                      TERMINAL)
@@ -61,7 +61,7 @@ class _Run:
         state = record[STATE]
         extra = record[EXTRA]
         if extra is not None:
-            user, worker, attempt, redelivered, progress = extra
+            user, worker, attempt, redelivered = extra
             if attempt is not None and attempt > self.attempt:  # a new attempt, told by the worker
                 self.attempt = attempt
                 self.resubmitted = False
@@ -75,12 +75,13 @@ class _Run:
                     self.workers = {worker}
                 else:
                     self.workers.add(worker)
-            if progress is not None:
-                self.progress = progress
             if redelivered:
                 self.redelivered = True
         else:
             user = None
+        progress = record[PROGRESS]
+        if progress is not None:
+            self.progress = progress
         moves = True
         if self.status in TERMINAL:
             if self.soft_index < 0 or state == STARTED or state == SUBMITTED:
