@@ -208,10 +208,12 @@ class Fold:
             keystate = self.keys[key] = _Key()
         opened = keystate.open
         horizon = ts - self.max_gap
-        if opened and opened[0].last < horizon:  # a gap longer than max_gap closes the way into a job
-            for gone in [run for run in opened if run.last < horizon]:
-                opened.remove(gone)
-                gone.key = None
+        for run in opened:
+            if run.last < horizon:  # a gap longer than max_gap closes the way into a job
+                for gone in [run for run in opened if run.last < horizon]:
+                    opened.remove(gone)
+                    gone.key = None
+                break
         awaiting, soft_done = keystate.awaiting_done, keystate.soft_done
         if awaiting is not None and awaiting.last < horizon:
             awaiting = keystate.awaiting_done = None
