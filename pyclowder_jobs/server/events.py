@@ -266,7 +266,10 @@ def _tracked_reply(event: dict) -> Union[Record, None, object]:
     name = _extractors[extractor]
     if tracking["kind"] == "log":
         return None
-    ts, seq, worker, attempt = tracking["ts"], tracking["seq"], tracking["worker"], tracking["attempt"]
+    ts = tracking["ts"]
+    seq = tracking["seq"]
+    worker = tracking["worker"]
+    attempt = tracking["attempt"]
     if (state == SUBMITTED or type(ts) is not str or len(ts) != 24 or ts[23] != "Z" or ts[19] != "."
             or type(seq) is not int or seq < 0 or type(worker) is not str
             or type(attempt) is not int or attempt < 1):
