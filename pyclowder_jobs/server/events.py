@@ -25,8 +25,9 @@ ANONYMOUS_USER = "000000000000000000000000"
 #   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT, EXTRA: None, or
 #   (user, worker, attempt, redelivered) for the events that carry any of them, and PROGRESS: None
 #   or (done, total, unit).  No kept record shares its first six fields with another (they hold
-#   its identity), so sorting never compares the rest.  Records nest tuples one deep only: the
-#   garbage collector untracks such a record in its first two collections, and not deeper ones.
+#   its identity), so sorting never compares the rest.  Records nest tuples one level deep at
+#   most: the garbage collector soon stops tracking such a record (each level deeper costs it
+#   another collection, and records that JobIndex keeps would pile up in the oldest generation).
 TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA, PROGRESS = range(2, 14)
 
 Record = Tuple[Any, ...]

@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from pyclowder_jobs.server import events
 from pyclowder_jobs.server.events import status_reply
-from server_builders import ANONYMOUS, DATASET, FILE, JOB, USER, ObjectId, reply, v1
+from server_builders import ANONYMOUS, DATASET, JOB, USER, ObjectId, reply, v1
 
 TEXTS = ["SUBMITTED", "StatusMessage.start: Started processing", "Started processing file",
          "StatusMessage.processing: Downloading file.", "DONE", "Error processing",
@@ -64,7 +64,8 @@ def test_a_common_event_with_any_field_changed_or_missing_reads_as_the_general_r
     if type(event.get("tracking")) is dict:
         event["tracking"] = dict(event["tracking"])
     for name, new in ((field, value), (other_field, other_value)):
-        target = event["tracking"] if name in TRACKING_FIELDS and type(event.get("tracking")) is dict else event
+        inside = name in TRACKING_FIELDS and type(event.get("tracking")) is dict
+        target = event["tracking"] if inside else event
         if new == "drop":
             target.pop(name, None)
         else:
