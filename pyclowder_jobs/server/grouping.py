@@ -49,6 +49,7 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
                 take(found, position, event)
         for position, beat in enumerate(heartbeats):
             take(normalise(beat), "heartbeats[%d]" % position, beat)
+        seen.clear()  # no more events: the fold reuses the memory of the duplicate check
         records.sort()
         fold = Fold(_ms(max_gap))
         fold.feed_all(records)
