@@ -22,9 +22,13 @@ ANONYMOUS_USER = "000000000000000000000000"
 #   its sort key: sort time (a SUBMITTED's is the start of its second), 0 for SUBMITTED else 1,
 #   TS (ms), IDKEY (the _id, or ""), SEQ (tracking.seq, or -1), CONTENT ("" with an _id,
 #   tracking.worker with a seq, else the reply's fields joined);
-#   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT and EXTRA: None, or
-#   (user, worker, attempt, redelivered, progress) for the events that carry any of them.
-TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA = range(2, 13)
+#   then JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT (see status.classify), TEXT, EXTRA: None, or
+#   (user, worker, attempt, redelivered) for the events that carry any of them, and PROGRESS: None
+#   or (done, total, unit).  No kept record shares its first six fields with another (they hold
+#   its identity), so sorting never compares the rest.  Records nest tuples one level deep at
+#   most: the garbage collector soon stops tracking such a record (each level deeper costs it
+#   another collection, and records that JobIndex keeps would pile up in the oldest generation).
+TS, IDKEY, SEQ, CONTENT, JOB_ID, RESOURCE, EXTRACTOR, STATE, SOFT, TEXT, EXTRA, PROGRESS = range(2, 14)
 
 Record = Tuple[Any, ...]
 
@@ -57,6 +61,7 @@ _MILLIS = {"%03d" % millis: millis for millis in range(1000)}
 _NOT_IDS = (list, tuple, set, frozenset, dict, bool, float, bytes)
 _EXTRACTOR_CACHE_SIZE = 1024
 _extractors: dict = {}
+_UNUSUAL = object()  # a fast reader's answer for an event it leaves to the general one
 
 
 def identity(record: Record) -> Any:
@@ -221,19 +226,99 @@ def datetime_ms(moment: datetime) -> int:
 
 def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,
             text, extra) -> Record:
-    """A record with its sort key (``status_reply`` builds the same tuple inline, for speed)."""
+    """A record (without progress) with its sort key (``status_reply`` builds the same tuple inline)."""
     if state == SUBMITTED:  # replies have one-second precision: SUBMITTED goes first in its second
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, extractor, state, soft,
-                text, extra)
-    return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra)
+                text, extra, None)
+    return (ts, 1, ts, idkey, seq, content, job_id, resource, extractor, state, soft, text, extra, None)
 
 
 def status_reply(event: dict) -> Union[Record, str, None]:
     """A v1 ``extractions`` document or a raw status reply (possibly with ``tracking``).
 
-    The common cases (ids as text or ``{"$oid"}``, times as ISO text or ``{"$date"}``, texts seen
-    before) are handled inline: this runs for every stored event.
+    Nearly every event has one of two shapes: a tracked reply as the event tap carries it, or a v1
+    document in Mongo extended JSON.  Each has a reader that indexes the fields it expects (faster
+    than ``dict.get`` by the dozen); an event it does not fully recognise (a field missing or of
+    another type, a text, extractor or second not seen before) goes to ``_any_status_reply``, which
+    reads every shape and gives the same record for these two.
     """
+    try:
+        found = _tracked_reply(event) if "tracking" in event else _extended_json_document(event)
+    except KeyError:  # a field that the shape always has is missing, or a cache does not know a value
+        found = _UNUSUAL
+    return _any_status_reply(event) if found is _UNUSUAL else found
+
+
+def _tracked_reply(event: dict) -> Union[Record, None, object]:
+    """A raw reply with ``tracking`` as pyclowder-jobs sends it (not a SUBMITTED), else ``_UNUSUAL``.
+
+    Raises KeyError for a missing field.  Texts, extractor names and seconds must be cached.
+    """
+    text = event["status"]
+    resource = event["file_id"]
+    extractor = event["extractor_id"]
+    tracking = event["tracking"]
+    job_id = event["job_id"]
+    if (type(text) is not str or type(resource) is not str or type(extractor) is not str
+            or not extractor or type(tracking) is not dict or "_id" in event
+            or not (type(job_id) is str and len(job_id) <= 64 and job_id.isascii() and job_id.isalnum())):
+        return _UNUSUAL
+    state, soft = STATUS_CACHE[text]
+    name = _extractors[extractor]
+    if tracking["kind"] == "log":
+        return None
+    ts = tracking["ts"]
+    seq = tracking["seq"]
+    worker = tracking["worker"]
+    attempt = tracking["attempt"]
+    if (state == SUBMITTED or type(ts) is not str or len(ts) != 24 or ts[23] != "Z" or ts[19] != "."
+            or type(seq) is not int or seq < 0 or type(worker) is not str
+            or type(attempt) is not int or attempt < 1):
+        return _UNUSUAL
+    ts = _seconds[ts[:19]] + _MILLIS[ts[20:23]]
+    progress = tracking.get("progress")
+    if progress is not None:
+        progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
+                    if type(progress) is dict else None)
+    return (ts, 1, ts, "", seq, worker, job_id, resource, name, state, soft, text,
+            (None, worker, attempt, tracking["redelivered"] is True), progress)
+
+
+def _extended_json_document(event: dict) -> Union[Record, object]:
+    """A v1 ``extractions`` document in Mongo extended JSON, without ``tracking``, else ``_UNUSUAL``.
+
+    Raises KeyError for a missing field.  Texts, extractor names and seconds must be cached.
+    """
+    text = event["status"]
+    resource = event["file_id"]
+    extractor = event["extractor_id"]
+    idkey = event["_id"]
+    ts = event["start"]
+    if (type(text) is not str or type(resource) is not dict or type(extractor) is not str
+            or not extractor or type(idkey) is not dict or type(ts) is not dict):
+        return _UNUSUAL
+    resource, idkey, ts = resource["$oid"], idkey["$oid"], ts["$date"]
+    if (type(resource) is not str or type(idkey) is not str or not idkey or type(ts) is not str
+            or len(ts) != 24 or ts[23] != "Z" or ts[19] != "."):
+        return _UNUSUAL
+    state, soft = STATUS_CACHE[text]
+    name = _extractors[extractor]
+    ts = _seconds[ts[:19]] + _MILLIS[ts[20:23]]
+    job_id = event.get("job_id")
+    if job_id is not None:
+        if type(job_id) is dict:
+            job_id = job_id["$oid"]
+        if not (type(job_id) is str and len(job_id) <= 64 and job_id.isascii() and job_id.isalnum()):
+            return _UNUSUAL
+    if state == SUBMITTED:
+        user = id_text(event.get("user_id"))
+        return (ts - ts % 1000, 0, ts, idkey, -1, "", job_id, resource, name, state, soft, text,
+                (user, None, None, False) if user is not None and user != ANONYMOUS_USER else None, None)
+    return (ts, 1, ts, idkey, -1, "", job_id, resource, name, state, soft, text, None, None)
+
+
+def _any_status_reply(event: dict) -> Union[Record, str, None]:
+    """``status_reply`` for every shape: ids as text, ``{"$oid"}`` or objects, any time format."""
     text = event.get("status")
     if type(text) is not str:
         if _is_log_line(event):
@@ -256,7 +341,7 @@ def status_reply(event: dict) -> Union[Record, str, None]:
         name = extractor_name(extractor)
     tracking = event.get("tracking")
     seq = -1
-    worker = attempt = extra = ts = None
+    worker = attempt = extra = ts = progress = None
     if tracking is not None:
         if type(tracking) is not dict:
             return "tracking is not an object"
@@ -279,7 +364,7 @@ def status_reply(event: dict) -> Union[Record, str, None]:
         if progress is not None:  # a tuple: a record of plain values is one the GC leaves alone
             progress = ((progress.get("done"), progress.get("total"), progress.get("unit"))
                         if type(progress) is dict else None)
-        extra = (None, worker, attempt, tracking.get("redelivered") is True, progress)
+        extra = (None, worker, attempt, tracking.get("redelivered") is True)
     if ts is None:
         ts = event.get("start")
         if type(ts) is dict:
@@ -309,10 +394,10 @@ def status_reply(event: dict) -> Union[Record, str, None]:
     if state == SUBMITTED:
         user = id_text(event.get("user_id"))
         if user is not None and user != ANONYMOUS_USER:
-            extra = (user,) + extra[1:] if extra else (user, None, None, False, None)
+            extra = (user,) + extra[1:] if extra else (user, None, None, False)
         return (ts - ts % 1000, 0, ts, idkey, seq, content, job_id, resource, name, state, soft, text,
-                extra)
-    return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra)
+                extra, progress)
+    return (ts, 1, ts, idkey, seq, content, job_id, resource, name, state, soft, text, extra, progress)
 
 
 def _v2_job(event: dict) -> Union[List[Record], str]:
@@ -337,7 +422,7 @@ def _v2_job(event: dict) -> Union[List[Record], str]:
     created = to_ms(event.get("created"))
     if created is not None:
         records.append(_record(created, job_id, 0, "", job_id, resource, extractor, SUBMITTED, False,
-                               "CREATED", (user, None, None, False, None) if user else None))
+                               "CREATED", (user, None, None, False) if user else None))
     started = to_ms(event.get("started"))
     if started is not None:
         records.append(_record(started, job_id, 1, "", job_id, resource, extractor, STARTED, False,

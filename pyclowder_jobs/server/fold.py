@@ -10,8 +10,8 @@ moment of asking: LOST, stale, elapsed times.
 import hashlib
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from .events import (CONTENT, EXTRA, EXTRACTOR, IDKEY, JOB_ID, RESOURCE, SOFT, STATE, TEXT, TS,
-                     Heartbeat, Record)
+from .events import (CONTENT, EXTRA, EXTRACTOR, IDKEY, JOB_ID, PROGRESS, RESOURCE, SOFT, STATE, TEXT,
+                     TS, Heartbeat, Record)
 from .jobs import Job
 from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SUBMITTED, SUCCEEDED,
                      TERMINAL)
@@ -20,6 +20,7 @@ from .status import (FAILED, LOST, PROCESSING, RESUBMITTED, SKIPPED, STARTED, SU
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
 #: A worker is gone when its latest heartbeat is older than this many intervals.
 MISSED_HEARTBEATS = 3
+_PLAIN = (int, float, str)  # the types of progress figures that JSON shows as they are
 _new_job = tuple.__new__  # builds a Job from its fields in order, without Job()'s keyword handling
 
 
@@ -60,7 +61,7 @@ class _Run:
         state = record[STATE]
         extra = record[EXTRA]
         if extra is not None:
-            user, worker, attempt, redelivered, progress = extra
+            user, worker, attempt, redelivered = extra
             if attempt is not None and attempt > self.attempt:  # a new attempt, told by the worker
                 self.attempt = attempt
                 self.resubmitted = False
@@ -68,18 +69,19 @@ class _Run:
                     self.status = None
                     self.soft_index = -1
                     self.finished = None
-            if worker is not None:
+            if worker is not None and worker != self.worker:  # the latest worker is in workers already
                 self.worker = worker
                 if self.workers is None:
                     self.workers = {worker}
                 else:
                     self.workers.add(worker)
-            if progress is not None:
-                self.progress = progress
             if redelivered:
                 self.redelivered = True
         else:
             user = None
+        progress = record[PROGRESS]
+        if progress is not None:
+            self.progress = progress
         moves = True
         if self.status in TERMINAL:
             if self.soft_index < 0 or state == STARTED or state == SUBMITTED:
@@ -329,18 +331,21 @@ def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[st
     elif not final:
         events = events[:]
     progress = run.progress
-    if progress is not None:
-        progress = {"done": _plain(progress[0]), "total": _plain(progress[1]),
-                    "unit": _plain(progress[2])}
+    if progress is not None:  # figures as JSON can show them (the extractor sends numbers and a unit)
+        done, total, unit = progress
+        progress = {"done": done if type(done) in _PLAIN else None,
+                    "total": total if type(total) in _PLAIN else None,
+                    "unit": unit if type(unit) in _PLAIN else None}
+    attempt_start = run.attempt_start
     return _new_job(Job, (run.job_id, run.synthetic, run.ambiguous, run.resource, run.extractor, status,
                run.attempt, submitted, started, finished, run.last,
-               None if started is None else max(0, end - started) / 1000,
-               None if started is None or submitted is None else max(0, started - submitted) / 1000,
-               None if run.attempt_start is None else max(0, end - run.attempt_start) / 1000,
+               None if started is None else _seconds(end - started),
+               None if started is None or submitted is None else _seconds(started - submitted),
+               None if attempt_start is None else _seconds(end - attempt_start),
                run.user, sorted(run.workers) if run.workers else [], progress, run.message, stale,
                successor, events))
 
 
-def _plain(value):
-    """A progress figure as JSON can show it (the extractor sends numbers and a unit name)."""
-    return value if type(value) in (int, float, str) else None
+def _seconds(ms: int) -> float:
+    """A duration in seconds, never negative."""
+    return ms / 1000 if ms > 0 else 0.0

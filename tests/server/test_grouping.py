@@ -196,6 +196,16 @@ def test_a_gap_longer_than_max_gap_opens_a_new_job():
     assert len(group_events(events, now=NOW, max_gap=timedelta(hours=30))) == 1
 
 
+
+def test_a_job_silent_longer_than_max_gap_takes_no_more_events_even_behind_a_newer_active_one():
+    events = [v1("SUBMITTED", 0, job=JOB, user=USER), v1("SUBMITTED", 10),
+              v1("SUBMITTED", 200, job=JOB, user=USER), v1(WORK, 300)]
+
+    by_id = {job.job_id: job for job in group_events(events, now=NOW, max_gap=timedelta(seconds=150))}
+
+    assert statuses(by_id[JOB]) == [SUBMITTED, SUBMITTED, PROCESSING]
+    assert [statuses(job) for job in by_id.values() if job.synthetic] == [[SUBMITTED]]
+
 def test_jobs_open_at_the_same_time_on_one_key_are_ambiguous_and_others_are_not():
     events = [v1(START, 0), v1(START, 1), v1("DONE", 2), v1("DONE", 3),
               v1(START, 100, resource=DATASET), v1("DONE", 101, resource=DATASET)]
