@@ -23,18 +23,17 @@ of ``now``, with the latest heartbeat of each worker.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from pyclowder_jobs.server import TERMINAL, group_events
+from pyclowder_jobs.server.collector import collections_paused
 from pyclowder_jobs.server.events import (EXTRA, EXTRACTOR, JOB_ID, RESOURCE, Heartbeat, id_text,
                                           job_id_text, normalise, to_ms)
 
@@ -131,12 +130,12 @@ class Store:
         Returns how many events were new.  ``now`` (default: the current time) is the moment the
         refolded rows are computed for.
         """
-        with _collector_paused():
+        with collections_paused():
             return self.add_prepared([_row(event) for event in events], now=now)
 
     def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
         """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
-        with _collector_paused():
+        with collections_paused():
             rows, malformed = prepare(bodies)
             return self.add_prepared(rows, now=now), malformed
 
@@ -156,7 +155,7 @@ class Store:
                     shared.add((resource, extractor))
         if not rows:
             return 0
-        with self._lock, _collector_paused():
+        with self._lock, collections_paused():
             return self._write(rows, ids, keys, shared, fresh, _ms(now))
 
     def _write(self, rows: List[tuple], ids: Set[str], keys: Set[Key], shared: Set[Key],
@@ -454,22 +453,6 @@ def _dedup_key(event: Any) -> str:
     return "h:" + hashlib.sha1(canonical.encode("utf-8", "replace")).hexdigest()
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is parsed, folded and written.
-
-    A batch makes hundreds of thousands of short-lived objects, and each collection they set
-    off would also walk the cached events of thousands of jobs (a tenth of the recorder's
-    writing time).  The collector runs again, if it ran before, once the batch is done, and
-    then takes whatever cycles the batch left.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _fill(db: sqlite3.Connection, ids: Iterable[str], keys: Iterable[Key]) -> None:

@@ -3,11 +3,11 @@
 Both normalise, drop duplicates, sort (DESIGN 5.5 rule 2) and fold; so for the same events they
 give the same jobs, whatever the order of arrival.
 """
-import gc
 import reprlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, List, Optional, Set, Union
 
+from .collector import collections_paused
 from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, identity, normalise,
                      status_reply, to_ms)
 from .fold import Fold
@@ -32,7 +32,7 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
     not be used and why, its ``ignored`` counts log lines.  Never raises on a bad event.
     """
     now_ms = _now_ms(now)
-    with _CollectionsPaused():
+    with collections_paused():
         inputs = _Inputs()
         records, seen, take = inputs.records, inputs.seen, inputs.take
         for position, event in enumerate(events):
@@ -57,24 +57,6 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
         return JobList(jobs, inputs.rejected, inputs.ignored)
 
 
-class _CollectionsPaused:
-    """Keeps the garbage collector off for a batch of work, then restores it as it was.
-
-    Folding allocates a few objects per event and per job and makes no reference cycles; with
-    collections on, that many objects would set off full collections over everything the fold and
-    the caller hold, again and again.  A class, not a generator: leaving it allocates nothing, so
-    no collection starts before the batch's temporary objects are freed.
-    """
-
-    __slots__ = ("collecting",)
-
-    def __enter__(self) -> None:
-        self.collecting = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
-        if self.collecting:
-            gc.enable()
 
 
 class JobIndex:
@@ -146,7 +128,7 @@ class JobIndex:
         """The jobs as of ``now`` (default: the current UTC time)."""
         inputs = self._inputs
         now_ms = _now_ms(now)
-        with _CollectionsPaused():  # a batch, as in group_events
+        with collections_paused():  # a batch, as in group_events
             if self._refold:
                 inputs.records.sort()
                 self._fold = Fold(self._max_gap)
