@@ -57,8 +57,6 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
         return JobList(jobs, inputs.rejected, inputs.ignored)
 
 
-
-
 class JobIndex:
     """An incremental fold for live consumers: ``add`` events as they come, ask for ``jobs()``.
 
