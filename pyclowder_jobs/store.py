@@ -453,8 +453,6 @@ def _dedup_key(event: Any) -> str:
     return "h:" + hashlib.sha1(canonical.encode("utf-8", "replace")).hexdigest()
 
 
-
-
 def _fill(db: sqlite3.Connection, ids: Iterable[str], keys: Iterable[Key]) -> None:
     """Put job ids and keys in the temporary tables the component queries join on."""
     db.execute("CREATE TEMP TABLE IF NOT EXISTS want_ids (id TEXT PRIMARY KEY)")
