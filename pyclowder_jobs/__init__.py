@@ -23,6 +23,7 @@ _EXPORTS = {
     "TrackedHandler": "pyclowder_jobs.handler",
     "progress": "pyclowder_jobs.handler",
     "current_job_id": "pyclowder_jobs.logcontext",
+    "job_context": "pyclowder_jobs.logcontext",
     "new_job_id": "pyclowder_jobs.ids",
 }
 

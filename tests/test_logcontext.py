@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+import pyclowder_jobs
 from pyclowder_jobs import logcontext
 
 
@@ -43,6 +44,20 @@ def test_other_threads_do_not_see_the_jobs_id(captured):
         thread.start()
         thread.join()
     assert stream.getvalue() == "- test.logcontext elsewhere\n"
+
+
+def test_a_thread_the_job_starts_carries_its_id_inside_job_context(captured):
+    logger, stream = captured
+
+    def work(job_id):
+        with pyclowder_jobs.job_context(job_id):
+            logger.info("helping")
+
+    with logcontext.job_context("job-1"):
+        thread = threading.Thread(target=work, args=(pyclowder_jobs.current_job_id(),))
+        thread.start()
+        thread.join()
+    assert stream.getvalue() == "job-1 test.logcontext helping\n"
 
 
 def test_an_id_set_with_extra_is_kept(captured):
