@@ -50,8 +50,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # measure this tree's pyclowder_jobs, not an installed copy
 
 import pyclowder_jobs  # noqa: E402
-from pyclowder_jobs.ids import objectid  # noqa: E402
-from pyclowder_jobs.standin import file_request  # noqa: E402
+from pyclowder_jobs.protocol.ids import objectid  # noqa: E402
+from pyclowder_jobs.testing.clowder import file_request  # noqa: E402
 from stamping_extractor import STAMP  # noqa: E402
 
 RABBITMQ_URI = os.environ.get("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2f")
@@ -304,7 +304,7 @@ def _harness_connector(kind):
     if kind == "plain":
         from pyclowder.connectors import RabbitMQConnector as connector_class
     else:
-        from pyclowder_jobs.connector import TrackedRabbitMQConnector as connector_class
+        from pyclowder_jobs.extractor.connector import TrackedRabbitMQConnector as connector_class
     return connector_class(extractor_name="bench", extractor_info={"name": "bench", "process": {"file": ["*"]}},
                            rabbitmq_uri=RABBITMQ_URI, rabbitmq_queue="bench", check_message=_no_op_check,
                            process_message=_no_op_process, heartbeat=300)

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 
 import pika
 
-from pyclowder_jobs.recorder import Recorder
-from pyclowder_jobs.report import stats
+from pyclowder_jobs.tools.recorder import Recorder
+from pyclowder_jobs.tools.report import stats
 from pyclowder_jobs.store import Store
 
 URI = os.environ.get("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2f")

@@ -21,11 +21,11 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List
 
-from pyclowder_jobs import wire
+from pyclowder_jobs.protocol import times, tracking as wire
 from pyclowder_jobs.server import group_events, tree
-from pyclowder_jobs.web import pages
-from pyclowder_jobs.web.chart import progress_series, render_svg
-from pyclowder_jobs.web.server import DEFAULT_LIMIT, TOTAL_TTL, WebApp
+from pyclowder_jobs.tools.web import pages
+from pyclowder_jobs.tools.web.chart import progress_series, render_svg
+from pyclowder_jobs.tools.web.httpd import DEFAULT_LIMIT, TOTAL_TTL, WebApp
 
 WORKERS = 16
 EXTRACTORS = ("ncsa.wordcount", "ncsa.image.preview", "ncsa.audio.speech2text", "terra.plantcv")
@@ -40,7 +40,7 @@ def job_events(number: int) -> List[Dict[str, Any]]:
     worker = "worker-%02d" % (number % WORKERS)
     begin = START + number * 0.5
     events = [{"file_id": resource, "extractor_id": extractor, "job_id": job_id, "status": "SUBMITTED",
-               "start": wire.utc_seconds(begin), "user_id": "%024x" % (1 + number % 40)}]
+               "start": times.utc_seconds(begin), "user_id": "%024x" % (1 + number % 40)}]
     steps = [("StatusMessage.start", "Started processing.", None, 1.0),
              ("StatusMessage.processing", "5/10 files (50%)", {"done": 5, "total": 10, "unit": "files"}, 2.0),
              ("StatusMessage.processing", "10/10 files (100%)", {"done": 10, "total": 10, "unit": "files"}, 3.0)]

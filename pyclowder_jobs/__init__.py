@@ -14,17 +14,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "enable": "pyclowder_jobs.patch",
-    "disable": "pyclowder_jobs.patch",
-    "is_enabled": "pyclowder_jobs.patch",
-    "track_jobs": "pyclowder_jobs.patch",
-    "JobTrackingMixin": "pyclowder_jobs.connector",
-    "TrackedRabbitMQConnector": "pyclowder_jobs.connector",
-    "TrackedHandler": "pyclowder_jobs.handler",
-    "progress": "pyclowder_jobs.handler",
-    "current_job_id": "pyclowder_jobs.logcontext",
-    "job_context": "pyclowder_jobs.logcontext",
-    "new_job_id": "pyclowder_jobs.ids",
+    "enable": "pyclowder_jobs.extractor.patch",
+    "disable": "pyclowder_jobs.extractor.patch",
+    "is_enabled": "pyclowder_jobs.extractor.patch",
+    "track_jobs": "pyclowder_jobs.extractor.patch",
+    "JobTrackingMixin": "pyclowder_jobs.extractor.connector",
+    "TrackedRabbitMQConnector": "pyclowder_jobs.extractor.connector",
+    "TrackedHandler": "pyclowder_jobs.extractor.handler",
+    "progress": "pyclowder_jobs.extractor.handler",
+    "current_job_id": "pyclowder_jobs.extractor.logs",
+    "job_context": "pyclowder_jobs.extractor.logs",
+    "new_job_id": "pyclowder_jobs.protocol.ids",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -3,8 +3,8 @@
 Set ``PYCLOWDER_JOBS_DISABLE=1`` to make the import do nothing.
 """
 
-from pyclowder_jobs.patch import enable
-from pyclowder_jobs.settings import auto_disabled
+from pyclowder_jobs.extractor.patch import enable
+from pyclowder_jobs.extractor.settings import auto_disabled
 
 if not auto_disabled():
     enable()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pyclowder_jobs import cli
+from pyclowder_jobs.tools import cli
 from pyclowder_jobs.store import Store
 from tools_builders import fixture_events, tap_heartbeat, tap_log, tap_status
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pyclowder_jobs.demo import run as demo
+from pyclowder_jobs.tools.demo import run as demo
 
 CONSOLE_SCRIPT = shutil.which("pyclowder-jobs", path=os.path.dirname(sys.executable)) or "pyclowder-jobs"
 

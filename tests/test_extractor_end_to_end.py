@@ -11,7 +11,7 @@ import re
 import pytest
 
 from clowder_rules import v1_heartbeat_problems, v1_reply_problems, v2_reply_problems
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 
 pytestmark = pytest.mark.broker
 

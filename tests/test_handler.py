@@ -13,8 +13,9 @@ from types import SimpleNamespace
 import pyclowder.connectors
 
 import pyclowder_jobs
-from pyclowder_jobs import request, wire
-from pyclowder_jobs.connector import TrackedRabbitMQConnector
+from pyclowder_jobs.extractor import request
+from pyclowder_jobs.protocol import times, tracking as wire
+from pyclowder_jobs.extractor.connector import TrackedRabbitMQConnector
 
 
 class Channel:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from pyclowder_jobs.ids import incoming_job_id, is_valid_job_id, new_job_id, shorten
+from pyclowder_jobs.protocol.ids import incoming_job_id, is_valid_job_id, new_job_id, shorten
 
 
 @pytest.mark.parametrize("value", ["5c8a6c70a1b2c3d4e5000010", "job-1", "a.b_c:d-e", "x" * 64])

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from pyclowder_jobs.importer import import_file
+from pyclowder_jobs.tools.importer import import_file
 from pyclowder_jobs.server import group_events
 from pyclowder_jobs.store import Store
 from tools_builders import FIXTURES, at, fixture_events, newest_first

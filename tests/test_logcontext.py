@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import pyclowder_jobs
-from pyclowder_jobs import logcontext
+from pyclowder_jobs.extractor import logs as logcontext
 
 
 @pytest.fixture

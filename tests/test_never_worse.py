@@ -7,7 +7,7 @@ does not.
 
 import pytest
 
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 
 pytestmark = pytest.mark.broker
 

@@ -8,7 +8,7 @@ import pyclowder.extractors
 import pytest
 
 import pyclowder_jobs
-from pyclowder_jobs.connector import TrackedRabbitMQConnector
+from pyclowder_jobs.extractor.connector import TrackedRabbitMQConnector
 
 ORIGINAL = pyclowder.connectors.RabbitMQConnector
 
@@ -37,7 +37,7 @@ def test_enable_and_disable_are_idempotent():
 
 
 def test_a_failure_to_enable_leaves_pyclowder_as_it_was(monkeypatch):
-    import pyclowder_jobs.logcontext as logcontext
+    import pyclowder_jobs.extractor.logs as logcontext
 
     def broken():
         raise RuntimeError("broken")

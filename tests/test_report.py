@@ -1,7 +1,7 @@
 """Figures per extractor and per worker: percentiles, success rate, throughput."""
 import pytest
 
-from pyclowder_jobs.report import percentile, stats
+from pyclowder_jobs.tools.report import percentile, stats
 from pyclowder_jobs.server import group_events
 from tools_builders import at, finished_job, tap_heartbeat, tap_status
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pyclowder_jobs import request
+from pyclowder_jobs.extractor import request
 
 
 def test_a_request_with_an_id_keeps_its_original_body():

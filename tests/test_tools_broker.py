@@ -16,11 +16,11 @@ import pika
 import pytest
 
 from broker import RABBITMQ_URI
-from pyclowder_jobs.ids import objectid
+from pyclowder_jobs.protocol.ids import objectid
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store, StoreError
-from pyclowder_jobs.recorder import Recorder
+from pyclowder_jobs.tools.recorder import Recorder
 from tools_builders import finished_job, newest_first
 
 pytestmark = pytest.mark.broker
@@ -35,7 +35,7 @@ def request(broker, job_id, **parameters):
 
 
 def command(*argv):
-    return [sys.executable, "-m", "pyclowder_jobs.cli", *argv]
+    return [sys.executable, "-m", "pyclowder_jobs.tools.cli", *argv]
 
 
 class RecorderProcess:

@@ -4,7 +4,7 @@ import json
 from rich.console import Console
 
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.watch import Watcher, render
+from pyclowder_jobs.tools.watch import Watcher, render
 from tools_builders import at, finished_job, tap_heartbeat, tap_log, tap_status
 
 

@@ -4,23 +4,23 @@ import calendar
 import json
 import time
 
-from pyclowder_jobs import wire
-from pyclowder_jobs.worker import Worker
+from pyclowder_jobs.protocol import times, tracking as wire
+from pyclowder_jobs.extractor.worker import Worker
 
 
 def test_start_is_utc_whole_seconds_with_a_plus_zero_offset():
-    assert wire.utc_seconds(calendar.timegm((2026, 11, 22, 11, 4, 26)) + 0.9) == "2026-11-22T11:04:26+00:00"
+    assert times.utc_seconds(calendar.timegm((2026, 11, 22, 11, 4, 26)) + 0.9) == "2026-11-22T11:04:26+00:00"
 
 
 def test_tracking_times_are_utc_milliseconds_with_z():
-    assert wire.utc_millis(calendar.timegm((2026, 1, 2, 3, 4, 5)) + 0.0678) == "2026-01-02T03:04:05.067Z"
+    assert times.utc_millis(calendar.timegm((2026, 1, 2, 3, 4, 5)) + 0.0678) == "2026-01-02T03:04:05.067Z"
 
 
 def test_start_is_utc_whatever_the_local_zone(monkeypatch):
     monkeypatch.setenv("TZ", "Asia/Kolkata")
     time.tzset()
     try:
-        assert wire.utc_seconds(0) == "1970-01-01T00:00:00+00:00"
+        assert times.utc_seconds(0) == "1970-01-01T00:00:00+00:00"
     finally:
         monkeypatch.undo()
         time.tzset()

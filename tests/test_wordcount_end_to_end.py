@@ -5,7 +5,7 @@ import re
 import pytest
 
 from clowder_rules import v1_reply_problems, v2_reply_problems
-from pyclowder_jobs.standin import StandInClowder, file_request
+from pyclowder_jobs.testing.clowder import StandInClowder, file_request
 
 pytestmark = pytest.mark.broker
 

@@ -2,7 +2,7 @@
 
 import pyclowder_jobs.auto  # noqa: F401
 
-from pyclowder_jobs.demo.behave import Behave
+from pyclowder_jobs.tools.demo.behave import Behave
 
 if __name__ == "__main__":
     Behave().start()

@@ -1,6 +1,6 @@
 """Run the Behave extractor with the one-line opt-in on its class."""
 
-from pyclowder_jobs.demo.behave import Behave
+from pyclowder_jobs.tools.demo.behave import Behave
 from pyclowder_jobs import track_jobs
 
 

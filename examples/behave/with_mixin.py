@@ -2,7 +2,7 @@
 
 from pyclowder.connectors import RabbitMQConnector
 
-from pyclowder_jobs.demo.behave import Behave
+from pyclowder_jobs.tools.demo.behave import Behave
 from pyclowder_jobs import JobTrackingMixin
 
 

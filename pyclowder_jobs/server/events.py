@@ -8,10 +8,11 @@ exception.
 A status event becomes a plain tuple (field order below), the cheapest record to build and to sort
 by the hundred thousand; its first six fields are its sort key (DESIGN 5.5 rule 2).
 """
-import re
-from datetime import datetime, timedelta, timezone
 from typing import Any, FrozenSet, List, NamedTuple, Optional, Tuple, Union
 
+from ..protocol.identity import id_text
+from ..protocol.ids import is_valid_job_id
+from ..protocol.times import _MILLIS, _seconds, iso_ms as _iso_ms, ms_to_iso, to_ms
 from .status import CACHE as STATUS_CACHE
 from .status import STARTED, SUBMITTED, TERMINAL, classify
 
@@ -45,20 +46,6 @@ class Heartbeat(NamedTuple):
 
 Normalised = Union[Record, List[Record], Heartbeat, str, None]
 
-_UTC = timezone.utc
-_EPOCH_NAIVE = datetime(1970, 1, 1)
-_UNIX_DAY_ONE = _EPOCH_NAIVE.toordinal()
-_MS = timedelta(milliseconds=1)
-_MIN_MS = (datetime(1, 1, 1) - _EPOCH_NAIVE) // _MS  # what a datetime can show
-_MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000) - _EPOCH_NAIVE) // _MS
-_JOB_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-# ISO texts to the millisecond in UTC ("2019-03-14T15:00:00.412Z", what pyclowder and Mongo's
-# extended JSON write): their second is parsed once and kept, their milliseconds looked up.
-_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
-_SECONDS_CACHE_SIZE = 4096
-_seconds: dict = {}
-_MILLIS = {"%03d" % millis: millis for millis in range(1000)}
-_NOT_IDS = (list, tuple, set, frozenset, dict, bool, float, bytes)
 _EXTRACTOR_CACHE_SIZE = 1024
 _extractors: dict = {}
 _UNUSUAL = object()  # a fast reader's answer for an event it leaves to the general one
@@ -90,72 +77,13 @@ def _is_log_line(event: dict) -> bool:
     return type(tracking) is dict and tracking.get("kind") == "log"
 
 
-def to_ms(value: Any) -> Optional[int]:
-    """Milliseconds since the epoch (UTC) of a datetime, ISO text, ``{"$date": ...}`` or seconds.
-
-    Naive datetimes and texts without an offset are UTC (pymongo's datetimes, pyclowder 1.x).
-    """
-    kind = type(value)
-    if kind is dict:
-        value = value.get("$date")
-        kind = type(value)
-        if kind is dict:
-            value = value.get("$numberLong")
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                return None
-            kind = int
-        if kind is int:  # extended JSON: milliseconds
-            return value if _MIN_MS <= value <= _MAX_MS else None
-    if kind is str:
-        return _iso_ms(value)
-    if isinstance(value, datetime):
-        try:
-            value = datetime_ms(value)
-        except Exception:  # a tzinfo whose utcoffset is broken: a bad event, not a crash
-            return None
-        return value if _MIN_MS <= value <= _MAX_MS else None
-    if kind is int or kind is float:
-        try:
-            value = round(value * 1000)
-        except (OverflowError, ValueError):
-            return None
-        return value if _MIN_MS <= value <= _MAX_MS else None
-    return None
-
-
-def ms_to_iso(ms: int) -> str:
-    """``2019-03-14T15:00:00.412Z``: ISO 8601, UTC, milliseconds."""
-    seconds, millis = divmod(ms, 1000)
-    return (_EPOCH_NAIVE + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % millis
-
-
-def id_text(value: Any) -> Optional[str]:
-    """An id as text: a string, ``{"$oid": ...}``, or ``str()`` of a ``bson.ObjectId`` (duck typed)."""
-    kind = type(value)
-    if kind is str:
-        return value or None
-    if kind is dict:
-        value = value.get("$oid")
-        return value if type(value) is str and value else None
-    if value is None or isinstance(value, _NOT_IDS):
-        return None
-    try:
-        return str(value) or None
-    except Exception:  # an id whose str() fails is no id
-        return None
-
-
 def job_id_text(value: Any) -> Optional[str]:
-    """A usable job id (DESIGN 5.1 rule 1: at most 64 of ``[A-Za-z0-9._:-]``), else None."""
+    """A usable job id (the rule of :func:`pyclowder_jobs.protocol.ids.is_valid_job_id`), else None."""
     if type(value) is not str:
         value = id_text(value)
         if value is None:
             return None
-    if len(value) <= 64 and value.isascii() and value.isalnum() or _JOB_ID.fullmatch(value):
-        return value
-    return None
+    return value if is_valid_job_id(value) else None
 
 
 def extractor_name(name: str) -> str:
@@ -174,54 +102,6 @@ def extractor_name(name: str) -> str:
             _extractors.clear()
         _extractors[name] = found
     return found
-
-
-def _iso_ms(text: str) -> Optional[int]:
-    if len(text) == 24 and text[23] == "Z" and text[19] == ".":  # most texts: see _seconds
-        base = _seconds.get(text[:19])
-        millis = _MILLIS.get(text[20:23])
-        if millis is not None:
-            if base is not None:
-                return base + millis
-            return _new_second(text, millis)
-    return _parse_iso_ms(text)
-
-
-def _new_second(text: str, millis: int) -> Optional[int]:
-    """Parse a millisecond UTC text whose second is not cached yet, and cache that second."""
-    found = _parse_iso_ms(text)
-    if found is not None and _SECOND.fullmatch(text, 0, 19):
-        if len(_seconds) >= _SECONDS_CACHE_SIZE:
-            _seconds.clear()
-        _seconds[text[:19]] = found - millis
-    return found
-
-
-def _parse_iso_ms(text: str) -> Optional[int]:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        if not text.endswith(("Z", "z")):
-            return None
-        try:  # Python before 3.11 does not read a trailing "Z"
-            moment = datetime.fromisoformat(text[:-1] + "+00:00")
-        except ValueError:
-            return None
-    if moment.tzinfo is _UTC:
-        return round(moment.timestamp() * 1000)  # the cheapest way, and the common case
-    found = datetime_ms(moment)
-    return found if _MIN_MS <= found <= _MAX_MS else None  # 9999-12-31T23:00-05:00 is past 9999
-
-
-def datetime_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch of a datetime (naive ones are UTC), from its fields."""
-    ms = (((moment.toordinal() - _UNIX_DAY_ONE) * 86400 + moment.hour * 3600 + moment.minute * 60
-           + moment.second) * 1000 + moment.microsecond // 1000)
-    if moment.tzinfo is not None:
-        offset = moment.utcoffset()
-        if offset:
-            ms -= offset.days * 86400000 + offset.seconds * 1000 + offset.microseconds // 1000
-    return ms
 
 
 def _record(ts: int, idkey: str, seq: int, content: str, job_id, resource, extractor, state, soft,

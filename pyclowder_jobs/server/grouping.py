@@ -9,7 +9,8 @@ from typing import Any, Iterable, List, Optional, Set, Union
 
 from .collector import collections_paused
 from .events import (CONTENT, IDKEY, SEQ, TS, Heartbeat, Record, identity, normalise,
-                     status_reply, to_ms)
+                     status_reply)
+from ..protocol.times import to_ms
 from .fold import Fold
 from .jobs import JobList, Rejected
 

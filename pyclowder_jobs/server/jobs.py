@@ -1,7 +1,7 @@
 """What the fold hands out: ``Job`` records, the list that carries rejections, and ``tree``."""
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple, Union
 
-from .events import ms_to_iso
+from ..protocol.times import ms_to_iso
 
 #: One event of a job: (id, time in ms, state, text, attempt).
 JobEvent = Tuple[Optional[str], int, str, str, int]

@@ -13,7 +13,7 @@ import pytest
 
 import badinput
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store
 
 CONSOLE_SCRIPT = shutil.which("pyclowder-jobs", path=os.path.dirname(sys.executable)) or "pyclowder-jobs"

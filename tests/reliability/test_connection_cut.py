@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 
 pytestmark = pytest.mark.broker
 

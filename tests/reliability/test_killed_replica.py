@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 
 pytestmark = pytest.mark.broker
 

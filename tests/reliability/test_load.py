@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pyclowder_jobs.ids import objectid
+from pyclowder_jobs.protocol.ids import objectid
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store
 
 pytestmark = pytest.mark.broker

@@ -9,7 +9,7 @@ import pytest
 from web_events import sample_events
 
 from pyclowder_jobs.store import Store
-from pyclowder_jobs.web.server import make_server
+from pyclowder_jobs.tools.web.httpd import make_server
 
 
 class Answer(NamedTuple):

@@ -3,8 +3,8 @@ import xml.etree.ElementTree as ElementTree
 
 from web_events import HOSTILE, progress, reply, sample_events
 
-from pyclowder_jobs.web import chart
-from pyclowder_jobs.web.chart import FAILED_COLOUR, Point, progress_series, render_svg
+from pyclowder_jobs.tools.web import chart
+from pyclowder_jobs.tools.web.chart import FAILED_COLOUR, Point, progress_series, render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

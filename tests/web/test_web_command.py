@@ -7,11 +7,11 @@ import urllib.request
 import pytest
 from web_events import JOB, sample_events
 
-from pyclowder_jobs.cli import main
+from pyclowder_jobs.tools.cli import main
 from pyclowder_jobs.store import Store
 
 
-COMMANDS = [[sys.executable, "-m", "pyclowder_jobs.cli"], [sys.executable, "-m", "pyclowder_jobs.web"]]
+COMMANDS = [[sys.executable, "-m", "pyclowder_jobs.tools.cli"], [sys.executable, "-m", "pyclowder_jobs.tools.web"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=["pyclowder-jobs", "python -m pyclowder_jobs.web"])

@@ -6,9 +6,9 @@ from web_events import EXTRACTOR, FILE, HOSTILE, JOB, job_dict, sample_events
 from web_store import MemoryStore
 
 from pyclowder_jobs.server import STATES
-from pyclowder_jobs.web import pages
-from pyclowder_jobs.web.chart import progress_series
-from pyclowder_jobs.web.text import duration, when
+from pyclowder_jobs.tools.web import pages
+from pyclowder_jobs.tools.web.chart import progress_series
+from pyclowder_jobs.tools.web.text import duration, when
 
 
 class Tags(HTMLParser):

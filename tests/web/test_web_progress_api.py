@@ -5,8 +5,8 @@ import pytest
 from web_events import JOB, seconds
 
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.web.chart import FAILED_COLOUR
-from pyclowder_jobs.web.progress_api import Conflict, NotFound, ParameterError, ProgressAPI
+from pyclowder_jobs.tools.web.chart import FAILED_COLOUR
+from pyclowder_jobs.tools.web.progress_api import Conflict, NotFound, ParameterError, ProgressAPI
 
 
 class Clock:

@@ -9,9 +9,9 @@ from conftest import Client, start_server
 from web_events import DATASET, FILE, JOB, JOB2, progress, submitted
 from web_store import MemoryStore
 
-from pyclowder_jobs.web import pages
-from pyclowder_jobs.web import server
-from pyclowder_jobs.web.server import MAX_BODY, WebApp
+from pyclowder_jobs.tools.web import pages
+from pyclowder_jobs.tools.web import httpd as server
+from pyclowder_jobs.tools.web.httpd import MAX_BODY, WebApp
 
 
 def test_index_lists_the_jobs(web):

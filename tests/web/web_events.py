@@ -3,7 +3,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Optional
 
-from pyclowder_jobs import wire
+from pyclowder_jobs.protocol import times, tracking as wire
 
 T0 = datetime(2026, 3, 14, 15, 0, tzinfo=timezone.utc)
 FILE = "b6fcd3e0c7b8a5d2dde54158"
@@ -26,7 +26,7 @@ def submitted(offset: float, *, job: str = JOB, resource: str = FILE, extractor:
               user: Optional[str] = USER) -> Dict[str, Any]:
     """Clowder's SUBMITTED event as a raw document (the submitter in ``user_id``)."""
     event = {"file_id": resource, "extractor_id": extractor, "job_id": job, "status": "SUBMITTED",
-             "start": wire.utc_seconds(seconds(offset))}
+             "start": times.utc_seconds(seconds(offset))}
     if user is not None:
         event["user_id"] = user
     return event

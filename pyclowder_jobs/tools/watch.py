@@ -19,10 +19,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, BrokerError, connect, safe_uri
+from pyclowder_jobs.tools.recorder import DEFAULT_EXCHANGE, BrokerError, connect, safe_uri
 from pyclowder_jobs.server import LOST, TERMINAL, JobIndex
-from pyclowder_jobs.server.events import to_ms
-from pyclowder_jobs.timefmt import ago, duration
+from pyclowder_jobs.protocol.times import to_ms
+from pyclowder_jobs.tools.timefmt import ago, duration
 
 #: Colours of statuses in every table.
 STYLES = {"SUCCEEDED": "green", "FAILED": "red", "LOST": "bold red", "SKIPPED": "yellow",

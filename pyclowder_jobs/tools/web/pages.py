@@ -10,7 +10,7 @@ import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
-from ..server.status import STATES, TERMINAL
+from ...server.status import STATES, TERMINAL
 from .chart import Point, job_span, render_svg
 from .text import clean, duration, h, when
 

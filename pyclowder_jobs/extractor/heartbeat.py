@@ -17,9 +17,9 @@ from typing import Any, Dict
 import pika
 from pyclowder.connectors import RabbitMQBroadcast
 
-from pyclowder_jobs import wire
-from pyclowder_jobs.tap import open_tap
-from pyclowder_jobs.worker import Worker
+from pyclowder_jobs.protocol import tracking
+from pyclowder_jobs.extractor.tap import open_tap
+from pyclowder_jobs.extractor.worker import Worker
 
 logger = logging.getLogger("pyclowder_jobs")
 
@@ -47,7 +47,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
             message["owner"] = self.clowder_email
         message["extractor_info"] = self.extractor_info
         worker = self.tracking_worker
-        message["tracking"] = wire.heartbeat_tracking(worker.host, worker.pid, self.heartbeat, time.time(),
+        message["tracking"] = tracking.heartbeat_tracking(worker.host, worker.pid, self.heartbeat, time.time(),
                                                       worker.next_seq(), worker.processed, worker.running())
         return message
 

@@ -14,7 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
-from pyclowder_jobs.wire import TrackingTemplate, utc_millis
+from pyclowder_jobs.protocol.times import utc_millis
+from pyclowder_jobs.protocol.tracking import TrackingTemplate
 
 #: Most tracking templates a worker keeps (one per attempt number seen, and redelivered or not).
 MAX_TEMPLATES = 64

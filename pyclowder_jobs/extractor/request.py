@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from pyclowder_jobs.ids import MAX_ID_LENGTH, incoming_job_id, new_job_id, shorten
+from pyclowder_jobs.protocol.ids import MAX_ID_LENGTH, incoming_job_id, new_job_id, shorten
 
 
 class BadRequest(ValueError):

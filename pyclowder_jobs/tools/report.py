@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from pyclowder_jobs.server.events import to_ms
+from pyclowder_jobs.protocol.times import to_ms
 
 #: Statuses that count as a job that ended, for the success rate.
 ENDED = ("SUCCEEDED", "FAILED", "LOST")

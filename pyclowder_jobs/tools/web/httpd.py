@@ -18,7 +18,7 @@ Every bad parameter is answered with 400 and a message naming it; nothing a clie
 the server answer 500.  It binds to 127.0.0.1 unless told otherwise: it has no authentication.
 
 ``pyclowder-jobs serve`` (``cli.py``) takes its ``--db`` option and :func:`add_options`, and
-calls :func:`run`; ``python -m pyclowder_jobs.web serve --db FILE`` runs the same on its own.
+calls :func:`run`; ``python -m pyclowder_jobs.tools.web serve --db FILE`` runs the same on its own.
 """
 import argparse
 import json
@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..server.status import STATES
+from ...server.status import STATES
 from . import pages
 from .chart import job_span, progress_series, render_svg
 from .progress_api import Conflict, NotFound, ParameterError, ProgressAPI
@@ -377,8 +377,8 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m pyclowder_jobs.web serve --db FILE ...``: the serve command on its own."""
-    parser = argparse.ArgumentParser(prog="python -m pyclowder_jobs.web")
+    """``python -m pyclowder_jobs.tools.web serve --db FILE ...``: the serve command on its own."""
+    parser = argparse.ArgumentParser(prog="python -m pyclowder_jobs.tools.web")
     add_serve_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)

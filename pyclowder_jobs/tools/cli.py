@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
 
 from pyclowder_jobs import __version__
-from pyclowder_jobs.recorder import DEFAULT_EXCHANGE, DEFAULT_QUEUE, DEFAULT_URI, BrokerError
-from pyclowder_jobs.store import Store, StoreError
-from pyclowder_jobs.timefmt import duration
+from pyclowder_jobs.tools.recorder import DEFAULT_EXCHANGE, DEFAULT_QUEUE, DEFAULT_URI, BrokerError
+from pyclowder_jobs.tools.store import Store, StoreError
+from pyclowder_jobs.tools.timefmt import duration
 
 DEFAULT_DB = "pyclowder-jobs.sqlite"
 
@@ -148,7 +148,7 @@ def _configure_record(parser: argparse.ArgumentParser) -> None:
 @command("record", "consume the event tap into a SQLite database, until Ctrl-C", _configure_record)
 def record(args: argparse.Namespace) -> int:
     """Consume the tap into the database until Ctrl-C, then print a summary line."""
-    from pyclowder_jobs.recorder import Recorder, safe_uri
+    from pyclowder_jobs.tools.recorder import Recorder, safe_uri
     recorder = Recorder(args.db, uri=args.rabbitmq_uri, queue=args.queue, exchange=args.exchange,
                         bindings=args.bind or ["#"], batch_size=args.batch_size)
     print("recording %s (queue %s) from %s into %s; Ctrl-C to stop"
@@ -183,7 +183,7 @@ def _configure_import(parser: argparse.ArgumentParser) -> None:
 @command("import", "load Clowder v1 or v2 exports of extraction events", _configure_import)
 def import_(args: argparse.Namespace) -> int:
     """Import each export file, then report what was read, imported and refused."""
-    from pyclowder_jobs.importer import describe, import_file
+    from pyclowder_jobs.tools.importer import describe, import_file
     for path in args.files:
         if not os.path.isfile(path):
             raise Failure("no such file: %s (give a mongoexport file, e.g. mongoexport -c extractions -o %s)"
@@ -251,7 +251,7 @@ def jobs(args: argparse.Namespace) -> int:
         _json(found)
         return 0
     from rich.table import Table
-    from pyclowder_jobs.watch import column, progress_cell, short, status_text
+    from pyclowder_jobs.tools.watch import column, progress_cell, short, status_text
     table = Table(title="%d jobs%s" % (len(found), " (newest %d)" % args.limit if len(found) == args.limit else ""),
                   title_justify="left")
     for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "workers", "progress"):
@@ -297,7 +297,7 @@ def show(args: argparse.Namespace) -> int:
 def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
     from rich.console import Group
     from rich.table import Table
-    from pyclowder_jobs.watch import column, progress_cell, status_text
+    from pyclowder_jobs.tools.watch import column, progress_cell, status_text
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
@@ -362,7 +362,7 @@ def _configure_stats(parser: argparse.ArgumentParser) -> None:
          _configure_stats)
 def stats(args: argparse.Namespace) -> int:
     """Print the figures per extractor and per worker."""
-    from pyclowder_jobs.report import stats as compute
+    from pyclowder_jobs.tools.report import stats as compute
     store = _open(args)
     try:
         figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats())
@@ -373,7 +373,7 @@ def stats(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Group
     from rich.table import Table
-    from pyclowder_jobs.watch import short
+    from pyclowder_jobs.tools.watch import short
     tables = []
     for title, key in (("Per extractor", "extractor"), ("Per worker", "worker")):
         table = Table(title=title, title_justify="left")
@@ -409,7 +409,7 @@ def _configure_watch(parser: argparse.ArgumentParser) -> None:
 def watch(args: argparse.Namespace) -> int:
     """Show the live view of the tap."""
     console = _console()
-    from pyclowder_jobs.watch import Watcher
+    from pyclowder_jobs.tools.watch import Watcher
     Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(
         console, seconds=args.once, finished=args.finished)
     return 0
@@ -417,7 +417,7 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
-    from pyclowder_jobs.web.server import add_options
+    from pyclowder_jobs.tools.web.httpd import add_options
     _db_option(parser)
     add_options(parser)
 
@@ -425,7 +425,7 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
 @command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts), and the "
          "progress-service API for any program (127.0.0.1:8080 by default)", _configure_serve)
 def serve(args: argparse.Namespace) -> int:
-    from pyclowder_jobs.web.server import run
+    from pyclowder_jobs.tools.web.httpd import run
     return run(args)
 
 
@@ -448,7 +448,7 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
          "their jobs told apart (replays a recording when there is no broker)", _configure_demo)
 def demo(args: argparse.Namespace) -> int:
     """Run the demo, record what it did, and print the job table and the stats."""
-    from pyclowder_jobs.demo.run import run
+    from pyclowder_jobs.tools.demo.run import run
     _fresh_database(args.db)
     console = _console()
     events, _ = run(args.rabbitmq_uri, replicas=args.replicas, save=args.save,

@@ -1,4 +1,4 @@
-"""Job ids: which incoming ids are kept, and how new ones are made.
+"""The job id rule: which incoming ids are kept, and how new ones are made (``docs/wire.rst``).
 
 An id that arrives with the request is used verbatim when it is a short, plain string. Otherwise
 a new id is made: by default 24 hex digits shaped like a MongoDB ObjectId (4 bytes of seconds
@@ -30,8 +30,14 @@ _VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,%d}" % MAX_ID_LENGTH)
 
 
 def is_valid_job_id(value: Any) -> bool:
-    """True for a string of 1 to 64 characters from ``[A-Za-z0-9._:-]``."""
-    return isinstance(value, str) and _VALID_ID.fullmatch(value) is not None
+    """True for a string of 1 to 64 characters from ``[A-Za-z0-9._:-]`` (``docs/wire.rst``)."""
+    if type(value) is not str:
+        return False
+    # Speed: most ids are ObjectIds (24 hex digits), which two string methods accept faster than
+    # the regular expression; the fold checks every event's id (benchmarks/bench_fold.py).
+    if len(value) <= MAX_ID_LENGTH and value.isascii() and value.isalnum():
+        return True
+    return _VALID_ID.fullmatch(value) is not None
 
 
 def objectid() -> str:

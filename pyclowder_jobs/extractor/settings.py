@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from pyclowder_jobs.ids import ID_STYLES, OBJECTID
+from pyclowder_jobs.protocol.ids import ID_STYLES, OBJECTID
 
 logger = logging.getLogger("pyclowder_jobs")
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pika
 import pika.exceptions
 
-from pyclowder_jobs.store import Store, StoreError
+from pyclowder_jobs.tools.store import Store, StoreError
 
 DEFAULT_URI = "amqp://guest:guest@127.0.0.1:5672/%2f"
 DEFAULT_QUEUE = "pyclowder-jobs.recorder"

@@ -12,7 +12,7 @@ import functools
 import logging
 from typing import Any, Callable, Optional, TypeVar
 
-from pyclowder_jobs import logcontext
+from pyclowder_jobs.extractor import logs
 
 logger = logging.getLogger("pyclowder_jobs")
 
@@ -32,9 +32,9 @@ def enable() -> bool:
         return True
     try:
         import pyclowder.extractors as extractors
-        from pyclowder_jobs.connector import TrackedRabbitMQConnector
+        from pyclowder_jobs.extractor.connector import TrackedRabbitMQConnector
 
-        logcontext.install()
+        logs.install()
         _original_connector = extractors.RabbitMQConnector
         extractors.RabbitMQConnector = TrackedRabbitMQConnector
     except Exception:  # pylint: disable=broad-except

@@ -21,8 +21,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import pika
 
-from pyclowder_jobs.demo import scenario
-from pyclowder_jobs.standin import StandInClowder
+from pyclowder_jobs.tools.demo import scenario
+from pyclowder_jobs.testing.clowder import StandInClowder
 
 QUEUE = "pyclowder-jobs.demo"
 TAP_EXCHANGE = "pyclowder.jobs"
@@ -163,7 +163,7 @@ def _start_replica(rabbitmq_uri: str, workdir: str, number: int) -> subprocess.P
     environment = dict(os.environ, RABBITMQ_URI=rabbitmq_uri, RABBITMQ_QUEUE=QUEUE, HEARTBEAT="2",
                        PYTHONUNBUFFERED="1")
     with open(os.path.join(workdir, "replica-%d.log" % number), "w") as log:  # the child keeps its own copy
-        return subprocess.Popen([sys.executable, "-m", "pyclowder_jobs.demo.behave"], cwd=workdir,
+        return subprocess.Popen([sys.executable, "-m", "pyclowder_jobs.tools.demo.behave"], cwd=workdir,
                                 env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 

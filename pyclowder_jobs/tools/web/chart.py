@@ -9,7 +9,7 @@ that leads to a failed update is red.  All text is XML-escaped, so a hostile
 worker name or unit cannot break out of the image.
 """
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
-from ..server.events import ms_to_iso, to_ms
+from ...protocol.times import ms_to_iso, to_ms
 from .text import h
 
 #: Workers beyond this many are summed up in one line of text instead of drawn.

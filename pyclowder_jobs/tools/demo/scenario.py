@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from pyclowder_jobs.ids import objectid
-from pyclowder_jobs.standin import file_request
+from pyclowder_jobs.protocol.ids import objectid
+from pyclowder_jobs.testing.clowder import file_request
 
 #: (file name, Clowder version, whether Clowder sent a job id, what the job is asked to do).
 BATCH: List[Tuple[str, int, bool, Dict[str, Any]]] = [

@@ -25,8 +25,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from .. import wire
-from ..server.events import to_ms
+from ...protocol import times, tracking
+from ...protocol.times import to_ms
 from .chart import Point, job_span, progress_series, render_svg
 
 #: The extractor name of progress-service jobs created without a ``desc``.
@@ -115,7 +115,7 @@ class ProgressAPI:
             raise ParameterError("total", "must be greater than 0")
         ok = _flag(values, "ok")
         desc = _text(values, "desc")
-        text = "%s: %s" % (worker, wire.progress_text(current, total))
+        text = "%s: %s" % (worker, tracking.progress_text(current, total))
         if desc:
             text += " \u2013 " + desc
         if not ok:
@@ -130,15 +130,15 @@ class ProgressAPI:
                 _own(job, job_id)
                 extractor = job.get("extractor") or DEFAULT_EXTRACTOR
             now = self.clock()
-            template = wire.reply_tracking_template(worker, client, 0, 1, False)
-            tracking = wire.reply_tracking(template, self._next_seq(now), now, wire.PROGRESS,
-                                           {"done": current, "total": total, "unit": None})
-            tracking["ok"] = ok
-            tracking["source"] = SOURCE
-            events.append(wire.status_reply(RESOURCE_PREFIX + job_id, extractor, job_id,
-                                            "StatusMessage.processing", text, now, tracking))
+            template = tracking.reply_tracking_template(worker, client, 0, 1, False)
+            fields = tracking.reply_tracking(template, self._next_seq(now), now, tracking.PROGRESS,
+                                             {"done": current, "total": total, "unit": None})
+            fields["ok"] = ok
+            fields["source"] = SOURCE
+            events.append(tracking.status_reply(RESOURCE_PREFIX + job_id, extractor, job_id,
+                                                "StatusMessage.processing", text, now, fields))
             self.store.add_events(events)
-        return {"ok": True, "jobid": job_id, "workid": worker, "progress": wire.progress_text(current, total),
+        return {"ok": True, "jobid": job_id, "workid": worker, "progress": tracking.progress_text(current, total),
                 "failed": not ok}
 
     def view(self, call: str, params: Params) -> Tuple[Dict[str, Any], Dict[str, List[Point]], int]:
@@ -172,15 +172,15 @@ class ProgressAPI:
 
     def _created(self, job_id: str, desc: Optional[str], maxage: Optional[int], client: str) -> Dict[str, Any]:
         now = self.clock()
-        tracking: Dict[str, Any] = {"v": wire.TRACKING_VERSION, "host": client, "seq": self._next_seq(now),
-                                    "ts": wire.utc_millis(now), "attempt": 1, "redelivered": False,
-                                    "kind": wire.STATUS, "source": SOURCE}
+        fields: Dict[str, Any] = {"v": tracking.TRACKING_VERSION, "host": client, "seq": self._next_seq(now),
+                                  "ts": times.utc_millis(now), "attempt": 1, "redelivered": False,
+                                  "kind": tracking.STATUS, "source": SOURCE}
         if maxage is not None:
-            tracking["maxage"] = maxage
+            fields["maxage"] = maxage
         return {"file_id": RESOURCE_PREFIX + job_id, "extractor_id": desc or DEFAULT_EXTRACTOR,
-                "job_id": job_id, "status": "SUBMITTED", "start": wire.utc_seconds(now),
+                "job_id": job_id, "status": "SUBMITTED", "start": times.utc_seconds(now),
                 "message_type": "SUBMITTED", "message": desc or "created through the progress API",
-                "tracking": tracking}
+                "tracking": fields}
 
     def _next_seq(self, now: float) -> int:
         """Increasing across calls and restarts: microseconds, bumped past the previous value."""
@@ -198,9 +198,9 @@ def _maxage(raw_events: List[Any]) -> Optional[int]:
     """The ``maxage`` of the job's latest create call, if it had one."""
     found = None
     for event in raw_events:
-        tracking = event.get("tracking") if type(event) is dict else None
-        if type(tracking) is dict and tracking.get("source") == SOURCE and tracking.get("kind") == wire.STATUS:
-            maxage = tracking.get("maxage")
+        fields = tracking.tracking_of(event) if type(event) is dict else None
+        if fields is not None and fields.get("source") == SOURCE and fields.get("kind") == tracking.STATUS:
+            maxage = fields.get("maxage")
             found = maxage if type(maxage) is int and maxage > 0 else None
     return found
 

@@ -4,7 +4,7 @@ The request's ``parameters`` may hold ``"skip": true`` (skipped in check_message
 (the message goes to the error queue), ``"retry": true`` (the first attempt fails, the retry
 succeeds), and ``"seconds"`` with ``"steps"`` (work that long, reporting progress at each step).
 Without parameters a job does nothing and succeeds. The demo runs it as
-``python -m pyclowder_jobs.demo.behave``, tracked; ``examples/behave/`` runs it each way in.
+``python -m pyclowder_jobs.tools.demo.behave``, tracked; ``examples/behave/`` runs it each way in.
 """
 
 import logging

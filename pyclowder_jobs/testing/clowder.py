@@ -13,7 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional
 
-from pyclowder_jobs.ids import objectid
+from pyclowder_jobs.protocol.ids import objectid
 
 _FILE = re.compile(r"^/api/files/([^/?]+)(/metadata|/metadata\.jsonld)?$")
 

@@ -2,7 +2,7 @@
 
 ``JobTrackingMixin`` goes before pyClowder's ``RabbitMQConnector`` in a class's bases. It takes
 over ``connect`` (to send tracked heartbeats) and ``on_message`` (to give the message its job id
-before the job thread starts, then run it in a :class:`~pyclowder_jobs.handler.TrackedHandler`).
+before the job thread starts, then run it in a :class:`~pyclowder_jobs.extractor.handler.TrackedHandler`).
 Whenever its own code fails, it hands the message to pyClowder's ``on_message`` unchanged.
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 import pika
 from pyclowder.connectors import RabbitMQConnector
 
-from pyclowder_jobs import logcontext, request
-from pyclowder_jobs.broadcast import TrackedBroadcast
-from pyclowder_jobs.handler import TrackedHandler, forward_job_logs_to_tap
-from pyclowder_jobs.settings import Settings
-from pyclowder_jobs.tap import open_tap
-from pyclowder_jobs.worker import Job, Worker
+from pyclowder_jobs.extractor import logs, request
+from pyclowder_jobs.extractor.heartbeat import TrackedBroadcast
+from pyclowder_jobs.extractor.handler import TrackedHandler, forward_job_logs_to_tap
+from pyclowder_jobs.extractor.settings import Settings
+from pyclowder_jobs.extractor.tap import open_tap
+from pyclowder_jobs.extractor.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
 
@@ -33,8 +33,8 @@ class JobTrackingMixin:
         self.tracking_worker = Worker()
         self.tap = None
         self._wake_pending = False
-        logcontext.install()
-        logcontext.show_job_id_in_default_format()
+        logs.install()
+        logs.show_job_id_in_default_format()
         if self.tracking_settings.tap_exchange:
             forward_job_logs_to_tap()
 

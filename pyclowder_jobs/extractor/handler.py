@@ -20,10 +20,10 @@ import pika
 from pyclowder.connectors import Connector, RabbitMQHandler
 from pyclowder.utils import StatusMessage
 
-from pyclowder_jobs import wire
-from pyclowder_jobs.logcontext import MIN_SECRET_LENGTH, enter_job, leave_job, redact
-from pyclowder_jobs.tap import Tap
-from pyclowder_jobs.worker import Job, Worker
+from pyclowder_jobs.protocol import tracking
+from pyclowder_jobs.extractor.logs import MIN_SECRET_LENGTH, enter_job, leave_job, redact
+from pyclowder_jobs.extractor.tap import Tap
+from pyclowder_jobs.extractor.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
 
@@ -108,7 +108,7 @@ class TrackedHandler(RabbitMQHandler):
             with self.lock:
                 if self._pending_progress is not None:
                     self._flush_progress_locked()
-                self.messages.append(self._status(status, resource, message, wire.STATUS, None, time.time()))
+                self.messages.append(self._status(status, resource, message, tracking.STATUS, None, time.time()))
         except Exception:  # pylint: disable=broad-except
             logger.exception("[%s] could not add tracking to a status: sending pyClowder's own", self.job_id)
             super().status_update(status, resource, message)
@@ -128,7 +128,7 @@ class TrackedHandler(RabbitMQHandler):
             logger.warning("[%s] progress(done=%r, total=%r) ignored: done and total must be numbers",
                            self.job_id, type(done).__name__, type(total).__name__)
             return
-        text = message if message is not None else wire.progress_text(done, total, unit)
+        text = message if message is not None else tracking.progress_text(done, total, unit)
         numbers_ = {"done": done, "total": total, "unit": unit}
         with self.lock:
             self._pending_progress = (resource, text, numbers_, time.time())
@@ -144,13 +144,13 @@ class TrackedHandler(RabbitMQHandler):
         if self._tap is None:
             return
         job = self.tracking_job
-        tracking = wire.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), record.created,
-                                       wire.LOG)
-        event = wire.log_event(job.resource_id, self.extractor_info["name"], job.job_id, record.levelname,
-                               record.name, record.getMessage(), tracking)
+        fields = tracking.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), record.created,
+                                         tracking.LOG)
+        event = tracking.log_event(job.resource_id, self.extractor_info["name"], job.job_id, record.levelname,
+                               record.name, record.getMessage(), fields)
         body = json.dumps(event)
         with self.lock:
-            self._tap_events.append((wire.LOG, body))
+            self._tap_events.append((tracking.LOG, body))
 
     def message_ok(self, resource: Dict[str, Any], message: str = "Done processing.") -> None:
         self._ending = True
@@ -225,7 +225,7 @@ class TrackedHandler(RabbitMQHandler):
         self._pending_progress = None
         self._last_progress = time.monotonic()
         resource, text, numbers_, timestamp = pending
-        self.messages.append(self._status(StatusMessage.processing, resource, text, wire.PROGRESS,
+        self.messages.append(self._status(StatusMessage.processing, resource, text, tracking.PROGRESS,
                                           numbers_, timestamp))
 
     def _status(self, status: Any, resource: Dict[str, Any], message: str, kind: str,
@@ -233,11 +233,11 @@ class TrackedHandler(RabbitMQHandler):
         job = self.tracking_job
         job.resource_id = resource["id"]
         job.last_event = timestamp
-        tracking = wire.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), timestamp, kind,
-                                       progress)
+        fields = tracking.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), timestamp, kind,
+                                         progress)
         message = redact(message, self._secret)
-        payload = wire.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
-                                    message, timestamp, tracking)
+        payload = tracking.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
+                                    message, timestamp, fields)
         body = self._tracking.encode_reply(payload)
         if self._tap is not None:
             self._tap_events.append((kind, body))
@@ -269,7 +269,7 @@ def progress(connector: Any, resource: Dict[str, Any], done: float, total: Optio
     if isinstance(connector, TrackedHandler):
         connector.progress(resource, done, total, unit)
     else:
-        connector.status_update(StatusMessage.processing, resource, wire.progress_text(done, total, unit))
+        connector.status_update(StatusMessage.processing, resource, tracking.progress_text(done, total, unit))
 
 
 def _is_number(value: Any) -> bool:

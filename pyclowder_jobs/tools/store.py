@@ -1,0 +1,488 @@
+"""The SQLite store: raw events kept append-only, and a jobs table folded by the server helper.
+
+Standard library ``sqlite3`` in WAL mode, so readers (``jobs``, ``show``, the web page) never wait
+for the recorder.  Each :meth:`Store.add_events` call is one transaction.  With
+``synchronous=NORMAL`` a commit is not synced to disk by itself, only at the next checkpoint: a
+committed batch survives the crash of the process that wrote it, but a power cut or a crash of
+the operating system may roll back the last batches (never corrupt the file).
+
+How the jobs table stays equal to :func:`pyclowder_jobs.server.group_events` over all stored raw
+events, without refolding everything on every batch: the fold only lets jobs influence each other
+through a (resource, extractor) key, and only when that key holds an event without a job id (it may
+join any open job there) or a redelivered run (it supersedes an earlier unfinished job there).  Such
+keys are *shared*.  A batch refolds its *component*: the job ids it names and the shared keys it
+touches, grown through the stored events (a job on a shared key brings in that key, a shared key
+brings in every job on it) until nothing new comes in.  Those events are folded with
+``group_events`` and the component's rows replaced.  Each event is normalised by the fold's own
+:func:`pyclowder_jobs.server.events.normalise` to learn its job id and key.
+
+What depends on the moment of asking (LOST when heartbeats stop, ``stale``, the elapsed time of a
+running job) is refreshed when jobs are read: rows of unfinished jobs are refolded the same way as
+of ``now``, with the latest heartbeat of each worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+from pyclowder_jobs.server import TERMINAL, group_events
+from pyclowder_jobs.server.collector import collections_paused
+from pyclowder_jobs.protocol.identity import id_text
+from pyclowder_jobs.protocol.times import to_ms
+from pyclowder_jobs.server.events import EXTRA, EXTRACTOR, JOB_ID, RESOURCE, Heartbeat, job_id_text, normalise
+
+#: Kinds of stored events: only ``status`` (and v2 ``document``) rows feed the fold.
+STATUS, DOCUMENT, LOG, HEARTBEAT, REJECTED = "status", "document", "log", "heartbeat", "rejected"
+
+#: How many jobs' events a store keeps parsed in memory, so that a batch need not read them again.
+CACHED_JOBS = 20000
+_NO_LIMIT = 2 ** 63 - 1
+#: The page size of a new database: with 16 kB pages (some 25 events or 10 job rows each, where
+#: SQLite's 4 kB hold 6 or 2), the recorder's writer needs 5 to 7 % less CPU.
+PAGE_SIZE = 16384
+#: How large the write-ahead log grows before a commit copies it into the database: fewer,
+#: larger checkpoints while recording.
+CHECKPOINT_BYTES = 40 * 2 ** 20
+
+#: The JSON text of a job row: compact (a smaller file), and no check for cycles (a job has none).
+_encode_doc = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+Key = Tuple[str, Optional[str]]
+When = Union[datetime, str, int, float, None]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    job_id TEXT,
+    resource TEXT,
+    extractor TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_job ON events (job_id, resource, extractor) WHERE job_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_key ON events (resource, extractor);
+CREATE TABLE IF NOT EXISTS shared_keys (
+    resource TEXT NOT NULL,
+    extractor TEXT,
+    PRIMARY KEY (resource, extractor)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    synthetic INTEGER NOT NULL,
+    resource_id TEXT,
+    extractor TEXT,
+    status TEXT NOT NULL,
+    user TEXT,
+    last_update INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_last_update ON jobs (last_update);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (resource_id, extractor);
+CREATE TABLE IF NOT EXISTS heartbeats (
+    worker TEXT PRIMARY KEY,
+    ts INTEGER,
+    seq INTEGER,
+    body TEXT NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """A store that cannot be used; the message names the problem and the fix."""
+
+
+class Store:
+    """Raw events and folded jobs in one SQLite file; one instance may be shared by threads."""
+
+    def __init__(self, path: Union[str, os.PathLike], *, create: bool = True) -> None:
+        self.path = os.fspath(path)
+        if not create and not os.path.exists(self.path):
+            raise StoreError("no database at %s: run `pyclowder-jobs record --db %s` or `import` first"
+                             % (self.path, self.path))
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA page_size=%d" % PAGE_SIZE)  # takes effect only in a new file
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: the indexes of a large store stay in memory
+            page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+            self._db.execute("PRAGMA wal_autocheckpoint=%d" % (CHECKPOINT_BYTES // page_size))
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError("cannot open the database %s (%s): check the path, or give another --db"
+                             % (self.path, exc)) from exc
+        self._cache: "OrderedDict[str, List[Any]]" = OrderedDict()
+        self._version = -1
+        self._lock = threading.RLock()  # one connection: its temporary tables are used by one call at a time
+
+    def add_events(self, events: Iterable[Any], *, now: When = None) -> int:
+        """Append raw events (duplicates skipped) and refold the jobs they affect, in one transaction.
+
+        Returns how many events were new.  ``now`` (default: the current time) is the moment the
+        refolded rows are computed for.
+        """
+        with collections_paused():
+            return self.add_prepared([_row(event) for event in events], now=now)
+
+    def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
+        """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
+        with collections_paused():
+            rows, malformed = prepare(bodies)
+            return self.add_prepared(rows, now=now), malformed
+
+    def add_prepared(self, rows: Sequence[tuple], *, now: When = None) -> int:
+        """Like :meth:`add_events` for rows made by :func:`prepare` (perhaps in another process)."""
+        ids, keys, shared = set(), set(), set()
+        fresh: Dict[str, List[Any]] = {}
+        for row in rows:
+            _, kind, job_id, resource, extractor, _, share, event = row
+            if job_id is not None:
+                ids.add(job_id)
+                if kind == STATUS or kind == DOCUMENT:
+                    fresh.setdefault(job_id, []).append(event)
+            if resource is not None:
+                keys.add((resource, extractor))
+                if share:
+                    shared.add((resource, extractor))
+        if not rows:
+            return 0
+        with self._lock, collections_paused():
+            return self._write(rows, ids, keys, shared, fresh, _ms(now))
+
+    def _write(self, rows: List[tuple], ids: Set[str], keys: Set[Key], shared: Set[Key],
+               fresh: Dict[str, List[Any]], now: int) -> int:
+        """Insert the rows and refold what they affect, in one transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            self._check_cache()
+            last_seq = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            db.executemany("INSERT OR IGNORE INTO events (key, kind, job_id, resource, extractor, body) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", [row[:6] for row in rows])
+            added = db.total_changes - before
+            if added:
+                if added < len(rows):  # some were duplicates: read the batch's jobs back whole
+                    for job_id in ids:
+                        self._cache.pop(job_id, None)
+                    fresh, last_seq = {}, None
+                db.executemany("INSERT OR IGNORE INTO shared_keys VALUES (?, ?)", shared)
+                self._keep_heartbeats(rows)
+                self._refold(ids, keys, now, fresh, last_seq)
+            db.execute("COMMIT")
+        except BaseException:
+            self._cache.clear()
+            db.execute("ROLLBACK")
+            raise
+        return added
+
+    def jobs(self, *, status: Optional[str] = None, extractor: Optional[str] = None,
+             user: Optional[str] = None, resource: Optional[str] = None, since: When = None,
+             limit: Optional[int] = None, now: When = None) -> List[Dict[str, Any]]:
+        """Jobs as ``Job.to_dict()`` dicts, newest first (by ``last_update``), as of ``now``."""
+        where, args = [], []
+        for column, value in (("extractor", extractor), ("user", user), ("resource_id", resource)):
+            if value is not None:
+                where.append("%s = ?" % column)
+                args.append(value)
+        if since is not None:
+            where.append("last_update >= ?")
+            args.append(_ms(since))
+        if status is not None:  # an unfinished job's status may change with time: checked below
+            where.append("(open = 1 OR status = ?)")
+            args.append(status)
+        sql = "SELECT doc, open FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY last_update DESC, job_id DESC"
+        if limit is not None and status is None:
+            sql += " LIMIT %d" % int(limit)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+            found = self._fresh(rows, _ms(now))
+        if status is not None:
+            found = [job for job in found if job["status"] == status]
+        return found[:limit] if limit is not None else found
+
+    def job(self, job_id: str, *, now: When = None) -> Optional[Dict[str, Any]]:
+        """One job as ``Job.to_dict()`` as of ``now``, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT doc, open FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            return self._fresh([row], _ms(now))[0] if row else None
+
+    def raw_events(self, job_id: str) -> List[Dict[str, Any]]:
+        """The raw documents whose own job id is ``job_id`` (statuses, progress, logs), in arrival order."""
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM events WHERE job_id = ? ORDER BY seq", (job_id,)).fetchall()
+        return [json.loads(body) for body, in rows]
+
+    def heartbeats(self) -> List[Dict[str, Any]]:
+        """The latest heartbeat of each worker."""
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM heartbeats ORDER BY worker").fetchall()
+        return [json.loads(body) for body, in rows]
+
+    def counts(self) -> Dict[str, int]:
+        """How many stored events of each kind, and how many jobs."""
+        with self._lock:
+            found = dict(self._db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
+            found["jobs"] = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+        return found
+
+    def all_events(self, chunk: int = 10000) -> Iterator[Dict[str, Any]]:
+        """Every stored raw event, in arrival order (read ``chunk`` at a time)."""
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                                        (last, chunk)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _, body in rows:
+                yield json.loads(body)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def _keep_heartbeats(self, rows: Sequence[tuple]) -> None:
+        """Keep the latest heartbeat of each worker (by its time, then its seq)."""
+        latest: Dict[str, tuple] = {}
+        for row in rows:
+            if row[1] == HEARTBEAT:
+                beat = row[5]
+                worker, ts, seq = _beat_order(json.loads(beat))
+                if worker not in latest or (ts, seq) > latest[worker][1:3]:
+                    latest[worker] = (worker, ts, seq, beat)
+        self._db.executemany(
+            "INSERT INTO heartbeats VALUES (?, ?, ?, ?) ON CONFLICT (worker) DO UPDATE SET "
+            "ts = excluded.ts, seq = excluded.seq, body = excluded.body "
+            "WHERE (coalesce(excluded.ts, -1), excluded.seq) > (coalesce(heartbeats.ts, -1), heartbeats.seq)",
+            latest.values())
+
+    def _component(self, ids: Set[str], keys: Set[Key]) -> Tuple[Set[str], Set[Key]]:
+        """The job ids and shared keys whose jobs can be changed by events on ``ids`` and ``keys``."""
+        db = self._db
+        ids, shared = set(ids), set()
+        step_ids, step_keys = set(ids), set(keys)
+        while step_ids or step_keys:
+            _fill(db, step_ids, step_keys)
+            reached = set(db.execute(
+                "SELECT k.resource, k.extractor FROM want_keys k CROSS JOIN shared_keys s "
+                "ON s.resource = k.resource AND s.extractor IS k.extractor"))
+            reached.update(db.execute(
+                "SELECT DISTINCT e.resource, e.extractor FROM want_ids w CROSS JOIN events e ON e.job_id = w.id "
+                "JOIN shared_keys s ON s.resource = e.resource AND s.extractor IS e.extractor"))
+            reached -= shared
+            shared |= reached
+            _fill(db, (), reached)
+            step_ids = {job_id for job_id, in db.execute(
+                "SELECT DISTINCT e.job_id FROM want_keys k CROSS JOIN events e ON e.resource = k.resource "
+                "AND e.extractor IS k.extractor WHERE e.job_id IS NOT NULL")} - ids if reached else set()
+            ids |= step_ids
+            step_keys = set()
+        return ids, shared
+
+    def _check_cache(self) -> None:
+        """Forget the cached events if another connection has written since this one last looked."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._cache.clear()
+            self._version = version
+
+    def _fold(self, ids: Set[str], keys: Set[Key], now: int, fresh: Dict[str, List[Any]],
+              last_seq: Optional[int]) -> list:
+        """``group_events`` over the stored events of a component, with the latest heartbeats.
+
+        The events of a job id come from the cache when it has them, else from the database (up
+        to ``last_seq``, when given), which then fills the cache; ``fresh`` adds the batch's new ones.
+        """
+        db, cache = self._db, self._cache
+        events: List[Any] = []
+        missing = set()
+        for job_id in ids:
+            known = cache.get(job_id)
+            if known is None:
+                missing.add(job_id)
+            else:
+                known.extend(fresh.get(job_id, ()))
+                cache.move_to_end(job_id)
+                events.extend(known)
+        _fill(db, missing, keys)
+        loaded: Dict[str, List[Any]] = {job_id: [] for job_id in missing}
+        for job_id, body in db.execute(
+                "SELECT e.job_id, e.body FROM want_ids w CROSS JOIN events e ON e.job_id = w.id "
+                "WHERE e.kind IN ('status', 'document') AND e.seq <= ?",
+                (_NO_LIMIT if last_seq is None else last_seq,)):
+            loaded[job_id].append(json.loads(body))
+        for job_id, found in loaded.items():
+            found.extend(fresh.get(job_id, ()))
+            events.extend(found)
+            cache[job_id] = found
+        while len(cache) > CACHED_JOBS:
+            cache.popitem(last=False)
+        if keys:
+            events.extend(json.loads(body) for body, in db.execute(
+                "SELECT e.body FROM want_keys k CROSS JOIN events e ON e.resource = k.resource "
+                "AND e.extractor IS k.extractor WHERE e.job_id IS NULL AND e.kind = 'status'"))
+        beats = [json.loads(body) for body, in db.execute("SELECT body FROM heartbeats")]
+        return group_events(events, heartbeats=beats, now=_datetime(now))
+
+    def _refold(self, ids: Set[str], keys: Set[Key], now: int, fresh: Dict[str, List[Any]],
+                last_seq: Optional[int]) -> None:
+        """Replace the rows of every job the new events can have changed."""
+        ids, shared = self._component(set(ids), keys)
+        jobs = self._fold(ids, shared, now, fresh, last_seq)
+        db = self._db
+        _fill(db, ids, shared)
+        db.execute("DELETE FROM jobs WHERE job_id IN (SELECT id FROM want_ids)")
+        if shared:
+            db.execute("DELETE FROM jobs WHERE rowid IN (SELECT j.rowid FROM want_keys k CROSS JOIN jobs j "
+                       "ON j.resource_id = k.resource AND j.extractor IS k.extractor WHERE j.synthetic = 1)")
+        db.executemany("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (job.job_id, int(job.synthetic), job.resource_id, job.extractor, job.status, job.user,
+             job.last_update_ms, int(job.status not in TERMINAL), _encode_doc(job.to_dict()))
+            for job in jobs])
+
+    def _fresh(self, rows: Sequence[tuple], now: int) -> List[Dict[str, Any]]:
+        """Decode job rows; unfinished ones are folded again as of ``now``."""
+        found = [json.loads(doc) for doc, _ in rows]
+        unfinished = [job for job, (_, is_open) in zip(found, rows) if is_open]
+        if not unfinished:
+            return found
+        ids = {job["job_id"] for job in unfinished if not job["synthetic"]}
+        keys = {(job["resource_id"], job["extractor"]) for job in unfinished if job["resource_id"] is not None}
+        self._db.execute("BEGIN")
+        try:
+            self._check_cache()
+            ids, shared = self._component(ids, keys)
+            fresh = {job.job_id: job.to_dict() for job in self._fold(ids, shared, now, {}, None)}
+        finally:
+            self._db.execute("ROLLBACK")
+        return [fresh.get(job["job_id"], job) for job in found]
+
+
+def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
+    """(rows for :meth:`Store.add_prepared`, how many texts were not JSON objects), from JSON texts.
+
+    The texts are kept as they came.  Bytes must be UTF-8 (as JSON sent between systems is): they
+    are decoded once, and the text both parsed and stored, so that what is stored always parses.
+    """
+    rows, malformed = [], 0
+    loads = json.loads
+    for body in bodies:
+        try:
+            text = body.decode("utf-8") if type(body) is bytes else body
+            event = loads(text)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            malformed += 1
+            continue
+        if type(event) is dict:
+            rows.append(_row(event, text))
+        else:
+            malformed += 1
+    return rows, malformed
+
+
+def _row(event: Any, body: Optional[str] = None) -> tuple:
+    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, the event as stored)."""
+    found = normalise(event)
+    converted: List[Any] = []
+    if body is None:
+        body = json.dumps(event, separators=(",", ":"),
+                          default=lambda value: converted.append(value) or str(value))
+    job_id = resource = extractor = None
+    share = False
+    if _is_log(event):  # a log line: kept for show and the charts, never a status
+        kind = LOG
+        job_id = job_id_text(event.get("job_id"))
+    elif type(found) is tuple:
+        kind = STATUS
+        job_id, resource, extractor = found[JOB_ID], found[RESOURCE], found[EXTRACTOR]
+        extra = found[EXTRA]
+        share = job_id is None or (extra is not None and extra[3])
+    elif type(found) is list:
+        kind = DOCUMENT
+        job_id, resource, extractor = found[0][JOB_ID], found[0][RESOURCE], found[0][EXTRACTOR]
+    elif isinstance(found, Heartbeat):
+        kind = HEARTBEAT
+    elif found is None:
+        kind = LOG
+    else:
+        kind = REJECTED
+    return (_dedup_key(event), kind, job_id, resource, extractor, body, share,
+            json.loads(body) if converted else event)
+
+
+def _is_log(event: Any) -> bool:
+    """A log event of the tap (``tracking.kind`` is ``log``)."""
+    tracking = event.get("tracking") if isinstance(event, dict) else None
+    return isinstance(tracking, dict) and tracking.get("kind") == "log"
+
+
+def _dedup_key(event: Any) -> str:
+    """(worker, seq) for tap events, ``_id`` for stored documents, else a hash of canonical JSON."""
+    if isinstance(event, dict):
+        tracking = event.get("tracking")
+        if isinstance(tracking, dict) and type(tracking.get("seq")) is int:
+            worker = tracking.get("worker") if "extractor_id" in event else event.get("id")
+            if isinstance(worker, str) and worker:
+                return "w:%s:%d" % (worker, tracking["seq"])
+        if "_id" in event:
+            oid = id_text(event["_id"])
+            if oid:
+                return "id:" + oid
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
+    return "h:" + hashlib.sha1(canonical.encode("utf-8", "replace")).hexdigest()
+
+
+def _fill(db: sqlite3.Connection, ids: Iterable[str], keys: Iterable[Key]) -> None:
+    """Put job ids and keys in the temporary tables the component queries join on."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS want_ids (id TEXT PRIMARY KEY)")
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS want_keys (resource TEXT, extractor TEXT)")
+    db.execute("DELETE FROM temp.want_ids")
+    db.execute("DELETE FROM temp.want_keys")
+    db.executemany("INSERT OR IGNORE INTO temp.want_ids VALUES (?)", ((i,) for i in ids))
+    db.executemany("INSERT INTO temp.want_keys VALUES (?, ?)", keys)
+
+
+def _beat_order(beat: Dict[str, Any]) -> Tuple[str, int, int]:
+    """(worker, time in ms or -1, seq or -1) of a heartbeat, to keep the latest per worker."""
+    tracking = beat.get("tracking") if isinstance(beat.get("tracking"), dict) else {}
+    ts = to_ms(tracking.get("ts")) if tracking.get("ts") is not None else None
+    seq = tracking.get("seq")
+    return beat.get("id"), -1 if ts is None else ts, seq if type(seq) is int else -1
+
+
+def _ms(when: When) -> int:
+    """Milliseconds since the epoch of a datetime, ISO text or milliseconds; None is now."""
+    if when is None:
+        return int(datetime.now(timezone.utc).timestamp() * 1000)
+    if type(when) is int:
+        return when
+    found = to_ms(when)
+    if found is None:
+        raise ValueError("not a time: %r (give an ISO 8601 time such as 2024-05-01T12:00:00Z)" % (when,))
+    return found
+
+
+def _datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)
