@@ -1,4 +1,4 @@
-"""The event tap: a copy of every status, progress and log event and every heartbeat (DESIGN 5.6).
+"""The event tap: a copy of every status, progress and log event and every heartbeat (``docs/wire.rst``).
 
 Clowder's reply queue has one consumer, so watchers get their own copy: each event is published,
 not persistent, to a topic exchange (``pyclowder.jobs`` by default) with the routing key

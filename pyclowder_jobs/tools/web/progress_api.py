@@ -11,7 +11,7 @@ Four calls, each with its parameters in the query string or a form-encoded POST 
 ``render``  ``jobid``: the per-worker chart as SVG.
 
 The calls keep no state of their own: ``create`` and ``update`` become events in the store, the
-same status replies a tracked pyClowder extractor sends (DESIGN 5.2), so the fold makes jobs of
+same status replies a tracked pyClowder extractor sends (``docs/wire.rst``), so the fold makes jobs of
 them and the index shows them next to extractor jobs.  ``create`` is a ``SUBMITTED`` status on
 the resource ``progress:<jobid>``; ``update`` is a ``StatusMessage.processing`` reply whose
 ``tracking`` has ``kind: "progress"``, ``worker`` = workid, ``progress: {done, total}`` and
