@@ -11,7 +11,7 @@ fields, unpacked into names in that order (see ``grouping._Inputs.keep`` for why
 record itself).
 """
 import hashlib
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .jobs import Job
 from .records import Heartbeat
@@ -21,6 +21,8 @@ from .status import (CANCEL_REQUESTED, CANCELLED, FAILED, LOST, PROCESSING, RESU
 #: A :class:`~pyclowder_jobs.server.records.StatusEvent`'s fields, as a plain tuple in its order.
 EventFields = Tuple[Any, ...]
 
+#: How many of a status event's first fields make its place in the order (``StatusEvent``'s sort key).
+SORT_FIELDS = 6
 #: States in which a job waits for a worker to (re)start it.
 WAITING = frozenset((SUBMITTED, RESUBMITTED))
 #: A worker is gone when its latest heartbeat is older than this many intervals.
@@ -61,7 +63,8 @@ class _Run:
     __slots__ = ("job_id", "synthetic", "ambiguous", "resource", "resource_name", "extractor", "placed_by_reply",
                  "status", "attempt", "resubmitted", "submitted", "started", "attempt_start",
                  "finished", "first", "last", "user", "workers", "worker", "progress", "message",
-                 "soft_index", "events", "key", "id_replies", "redelivered", "submitted_late")
+                 "soft_index", "events", "key", "id_replies", "redelivered", "submitted_late", "base", "rewrites",
+                 "last_record")
 
     def __init__(self, job_id: str, synthetic: bool, ts: int):
         self.job_id = job_id
@@ -86,6 +89,9 @@ class _Run:
         self.id_replies = 0  # events other than SUBMITTED that carried this job's id
         self.redelivered = False
         self.submitted_late = False  # a SUBMITTED came after other events (clock skew)
+        self.base = 0  # how many of its events a store holds, before those in ``events``
+        self.rewrites: List[int] = []  # positions of stored events that turned out to be PROCESSING
+        self.last_record: Optional[EventFields] = None  # the latest event folded in (checked folds only)
 
     def apply(self, record: EventFields) -> None:
         """Fold one status event into this job."""
@@ -114,8 +120,12 @@ class _Run:
             action = PRECEDENCE[state][FINISHED if self.soft_index < 0 else SOFT_FINISHED]
         if action is not KEEP:
             if action is REOPEN:
-                event = self.events[self.soft_index]
-                self.events[self.soft_index] = (event[0], event[1], PROCESSING, event[3], event[4])
+                index = self.soft_index - self.base
+                if index >= 0:
+                    event = self.events[index]
+                    self.events[index] = (event[0], event[1], PROCESSING, event[3], event[4])
+                else:  # an event a store holds
+                    self.rewrites.append(self.soft_index)
                 self.soft_index = -1
                 self.finished = None
                 self.status = PROCESSING
@@ -126,7 +136,7 @@ class _Run:
                     self.submitted = ts
                 if user is not None and self.user is None:
                     self.user = user
-                if self.events:
+                if self.events or self.base:
                     self.submitted_late = True
             else:
                 self.status = state
@@ -144,7 +154,7 @@ class _Run:
                     self.resubmitted = True
                 elif state in TERMINAL:
                     self.finished = ts
-                    self.soft_index = len(self.events) if soft else -1
+                    self.soft_index = self.base + len(self.events) if soft else -1
             self.message = text
         self.events.append((id_key or None, ts, state, text, self.attempt))
         if ts > self.last:
@@ -161,12 +171,17 @@ class _Run:
 class _Key:
     """Where events without a job id go on one (resource, extractor) (``docs/fold.rst``, rule 4)."""
 
-    __slots__ = ("open", "awaiting_done", "soft_done")
+    __slots__ = ("open", "awaiting_done", "soft_done", "last_record")
 
     def __init__(self):
         self.open: List[_Run] = []  # oldest first; the last one is the most recently opened
         self.awaiting_done: Optional[_Run] = None  # failed or skipped: the next DONE is still its
         self.soft_done: Optional[_Run] = None  # closed by a DONE that later progress may reopen
+        self.last_record: Optional[EventFields] = None  # the latest event that used it (checked folds only)
+
+
+class OutOfOrder(Exception):
+    """A checked fold was given an event that sorts before one it already folded into the same job or key."""
 
 
 def synthetic_id(resource, extractor, first: str) -> str:
@@ -176,16 +191,34 @@ def synthetic_id(resource, extractor, first: str) -> str:
 
 
 class Fold:
-    """Folds status events, fed in sort order, into jobs."""
+    """Folds status events, fed in sort order, into jobs.
 
-    def __init__(self, max_gap_ms: int):
+    A store that folds incrementally (``checked``) gives the fold the state of the jobs and keys a
+    batch of events touches (:meth:`adopt`), feeds the batch, and keeps what changed.  A checked fold
+    raises :class:`OutOfOrder` when an event sorts before one already folded into its job or key (the
+    store then folds those jobs again from all their events), and lists in ``placed`` the job each
+    event went to.  ``taken`` says whether a job id is in use outside the fold's own runs.
+    """
+
+    def __init__(self, max_gap_ms: int, *, checked: bool = False,
+                 taken: Optional[Callable[[str], bool]] = None):
         self.max_gap = max_gap_ms
         self.runs: Dict[str, _Run] = {}
         self.keys: Dict[Tuple, _Key] = {}
+        self.checked = checked
+        self.placed: List[Tuple[EventFields, _Run]] = []
+        self._taken = taken
+
+    def adopt(self, runs: Iterable[_Run], keys: Dict[Tuple, _Key]) -> None:
+        """Take over jobs and keys folded earlier (see :func:`restore_run` and :func:`restore_key`)."""
+        for run in runs:
+            self.runs[run.job_id] = run
+        self.keys.update(keys)
 
     def feed_all(self, records: Iterable[EventFields]) -> None:
         """Fold events, which must sort after every event folded so far, in their order."""
         runs = self.runs
+        checked = self.checked
         for record in records:
             (_, _, ts, _, _, _, job_id, resource, extractor, state, _, _, _, _, _, _, _, _) = record
             if job_id is None:
@@ -194,31 +227,39 @@ class Fold:
             run = runs.get(job_id)
             if run is None:
                 run = runs[job_id] = _Run(job_id, False, ts)
+            if checked:
+                _check(run, record)
             if state == SUBMITTED:  # docs/fold.rst, rule 4: a new server, an old extractor
                 if run.id_replies == 0 and run.key is None and resource is not None:
-                    self._register(run, (resource, extractor))
+                    self._register(run, (resource, extractor), record)
             else:
                 run.id_replies += 1
                 if run.key is not None:
-                    self._unregister(run)
+                    self._unregister(run, record)
             run.apply(record)
+            if checked:
+                self.placed.append((record, run))
 
     def feed(self, record: EventFields) -> None:
         """Fold one event that sorts after every event folded so far."""
         self.feed_all((record,))
 
-    def _register(self, run: _Run, key: Tuple) -> None:
+    def _register(self, run: _Run, key: Tuple, record: EventFields) -> None:
         """An id-bearing SUBMITTED can take id-less replies (new server, old extractor)."""
         keystate = self.keys.get(key)
         if keystate is None:
             keystate = self.keys[key] = _Key()
+        if self.checked:
+            _check(keystate, record)
         keystate.open.append(run)
         run.key = key
 
-    def _unregister(self, run: _Run) -> None:
-        opened = self.keys[run.key].open
-        if run in opened:
-            opened.remove(run)
+    def _unregister(self, run: _Run, record: EventFields) -> None:
+        keystate = self.keys[run.key]
+        if self.checked:
+            _check(keystate, record)
+        if run in keystate.open:
+            keystate.open.remove(run)
         run.key = None
 
     def _idless(self, record: EventFields) -> None:
@@ -228,6 +269,8 @@ class Fold:
         keystate = self.keys.get(key)
         if keystate is None:
             keystate = self.keys[key] = _Key()
+        if self.checked:
+            _check(keystate, record)
         opened = keystate.open
         horizon = ts - self.max_gap
         for run in opened:
@@ -254,10 +297,14 @@ class Fold:
         if run is None:
             first = id_key or "%s|%s" % (ts, content)
             job_id = synthetic_id(key[0], key[1], first)
-            while job_id in self.runs:  # a real job id may be spelled like a synthetic one
-                job_id += "+"
+            while job_id in self.runs or (self._taken is not None and self._taken(job_id)):
+                job_id += "+"  # a real job id may be spelled like a synthetic one
             run = self.runs[job_id] = _Run(job_id, True, ts)
+        if self.checked:
+            _check(run, record)
         run.apply(record)
+        if self.checked:
+            self.placed.append((record, run))
 
         if run.status in TERMINAL:
             if run.key is not None:  # then it is in this key's open list
@@ -284,33 +331,16 @@ class Fold:
 
         ``final`` says no event will be folded afterwards, so jobs may share the fold's lists.
         """
-        latest: Dict[str, Heartbeat] = {}
-        for beat in heartbeats:
-            if beat.ts is None or beat.interval is None or beat.ts > now:
-                continue
-            known = latest.get(beat.worker)
-            if known is None or (beat.ts, beat.seq) > (known.ts, known.seq):
-                latest[beat.worker] = beat
-        successors = self._successors()
+        latest = latest_heartbeats(heartbeats, now)
+        successors = superseded(self.runs.values())
         jobs = []
         append = jobs.append
         for run in self._runs_to_finish(final):
-            status = run.status
-            stale = lost = False
+            status, lost, stale = run.status, False, False
             successor = None
             if status not in TERMINAL:
                 successor = successors.get(run.job_id)
-                beat = latest.get(run.worker) if run.worker is not None else None
-                if successor is not None:
-                    lost = True
-                elif beat is not None:
-                    lost = (now - beat.ts > MISSED_HEARTBEATS * beat.interval
-                            or (not run.synthetic and beat.ts >= run.last + beat.interval
-                                and run.job_id not in beat.jobs))
-                elif now - run.last > stale_after:
-                    stale = True
-                if lost:
-                    status = LOST
+                status, lost, stale = verdict(run, successor, latest, now, stale_after)
             append(_job(run, status, lost, stale, successor, now, final))
         return jobs
 
@@ -332,28 +362,86 @@ class Fold:
         while runs:
             yield pop()
 
-    def _successors(self) -> Dict[str, str]:
-        """A redelivered run supersedes the latest earlier unfinished job on its resource and extractor."""
-        keys = {(run.resource, run.extractor) for run in self.runs.values() if run.redelivered}
-        if not keys:
-            return {}
-        members: Dict[Tuple, List[_Run]] = {key: [] for key in keys}
-        for run in self.runs.values():
-            group = members.get((run.resource, run.extractor))
-            if group is not None:
-                group.append(run)
-        successors: Dict[str, str] = {}
-        for group in members.values():
-            group.sort(key=_age)
-            for index, run in enumerate(group):
-                if not run.redelivered:
-                    continue
-                for earlier in reversed(group[:index]):
-                    if (earlier.first < run.first and earlier.status not in TERMINAL
-                            and earlier.job_id not in successors):
-                        successors[earlier.job_id] = run.job_id
-                        break
-        return successors
+
+
+def latest_heartbeats(heartbeats: Iterable[Heartbeat], now: int) -> Dict[str, Heartbeat]:
+    """The latest usable heartbeat of each worker as of ``now`` (ms)."""
+    latest: Dict[str, Heartbeat] = {}
+    for beat in heartbeats:
+        if beat.ts is None or beat.interval is None or beat.ts > now:
+            continue
+        known = latest.get(beat.worker)
+        if known is None or (beat.ts, beat.seq) > (known.ts, known.seq):
+            latest[beat.worker] = beat
+    return latest
+
+
+def verdict(run: Any, successor: Optional[str], latest: Dict[str, Heartbeat], now: int,
+            stale_after: int) -> Tuple[str, bool, bool]:
+    """(status, lost, stale) of an unfinished job as of ``now`` (``docs/fold.rst``, rule 6).
+
+    ``run`` has the job's ``status``, ``job_id``, ``synthetic``, ``worker`` (of its latest event
+    that named one) and ``last`` (the time of its latest event); ``successor`` is the redelivered
+    run that supersedes it, if any; ``latest`` the latest heartbeat of each worker.
+    """
+    beat = latest.get(run.worker) if run.worker is not None else None
+    lost = stale = False
+    if successor is not None:
+        lost = True
+    elif beat is not None:
+        lost = (now - beat.ts > MISSED_HEARTBEATS * beat.interval
+                or (not run.synthetic and beat.ts >= run.last + beat.interval and run.job_id not in beat.jobs))
+    elif now - run.last > stale_after:
+        stale = True
+    return (LOST if lost else run.status), lost, stale
+
+
+def superseded(runs: Iterable[Any]) -> Dict[str, str]:
+    """Job id to the redelivered run that supersedes it: the latest earlier unfinished job on the
+    redelivered run's resource and extractor (``docs/fold.rst``, rule 6).
+
+    ``runs`` have ``job_id``, ``resource``, ``extractor``, ``first``, ``status`` and ``redelivered``.
+    """
+    runs = list(runs)
+    keys = {(run.resource, run.extractor) for run in runs if run.redelivered}
+    if not keys:
+        return {}
+    members: Dict[Tuple, List[Any]] = {key: [] for key in keys}
+    for run in runs:
+        group = members.get((run.resource, run.extractor))
+        if group is not None:
+            group.append(run)
+    successors: Dict[str, str] = {}
+    for group in members.values():
+        group.sort(key=_age)
+        for index, run in enumerate(group):
+            if not run.redelivered:
+                continue
+            for earlier in reversed(group[:index]):
+                if (earlier.first < run.first and earlier.status not in TERMINAL
+                        and earlier.job_id not in successors):
+                    successors[earlier.job_id] = run.job_id
+                    break
+    return successors
+
+
+def durations(started: Optional[int], submitted: Optional[int], attempt_start: Optional[int],
+              finished: Optional[int], last: int, lost: bool,
+              now: int) -> Tuple[Optional[float], Optional[float], Optional[float]]:
+    """(elapsed, queue wait, run time) in seconds (``docs/fold.rst``, rule 7): a job that has not
+    finished runs until ``now``, a lost one until its last event."""
+    end = finished if finished is not None else last if lost else now
+    return (None if started is None else _seconds(end - started),
+            None if started is None or submitted is None else _seconds(started - submitted),
+            None if attempt_start is None else _seconds(end - attempt_start))
+
+
+def _check(state: Any, record: EventFields) -> None:
+    """Raise OutOfOrder unless ``record`` sorts after the last event folded into ``state`` (a run or key)."""
+    last = state.last_record
+    if last is not None and record[:SORT_FIELDS] <= last:
+        raise OutOfOrder()
+    state.last_record = record[:SORT_FIELDS]
 
 
 def _age(run: _Run) -> Tuple[int, str]:
@@ -363,27 +451,82 @@ def _age(run: _Run) -> Tuple[int, str]:
 def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[str], now: int,
          final: bool) -> Job:
     """The immutable record of a job; durations in seconds (``docs/fold.rst``, rule 7)."""
-    started, finished, submitted = run.started, run.finished, run.submitted
-    end = finished if finished is not None else run.last if lost else now
     events = run.events
     if run.submitted_late:
         events = [e for e in events if e[2] == SUBMITTED] + [e for e in events if e[2] != SUBMITTED]
     elif not final:
         events = events[:]
-    progress = run.progress
-    if progress is not None:  # figures as JSON can show them (the extractor sends numbers and a unit)
-        done, total, unit = progress
-        progress = {"done": done if type(done) in _PLAIN else None,
-                    "total": total if type(total) in _PLAIN else None,
-                    "unit": unit if type(unit) in _PLAIN else None}
-    attempt_start = run.attempt_start
+    progress = progress_fields(run.progress)
+    elapsed, queue_wait, run_time = durations(run.started, run.submitted, run.attempt_start, run.finished,
+                                              run.last, lost, now)
     # Positional: with its 22 fields as keywords, Job() took 2.7 against 0.46 microseconds here.
     return Job(run.job_id, run.synthetic, run.ambiguous, run.resource, run.resource_name, run.extractor, status,
-               run.attempt, submitted, started, finished, run.last,
-               None if started is None else _seconds(end - started),
-               None if started is None or submitted is None else _seconds(started - submitted),
-               None if attempt_start is None else _seconds(end - attempt_start),
+               run.attempt, run.submitted, run.started, run.finished, run.last, elapsed, queue_wait, run_time,
                run.user, sorted(run.workers), progress, run.message, stale, successor, events)
+
+
+def progress_fields(progress: Optional[tuple]) -> Optional[Dict[str, Any]]:
+    """A job's latest progress as ``{"done", "total", "unit"}``, each figure as JSON can show it (else None)."""
+    if progress is None:
+        return None
+    done, total, unit = progress
+    return {"done": done if type(done) in _PLAIN else None,
+            "total": total if type(total) in _PLAIN else None,
+            "unit": unit if type(unit) in _PLAIN else None}
+
+
+#: What a store keeps of a job's fold state between batches (:func:`dump_run`), in this order.
+RUN_STATE = ("job_id", "synthetic", "ambiguous", "resource", "resource_name", "extractor", "placed_by_reply",
+             "status", "attempt", "resubmitted", "submitted", "started", "attempt_start", "finished", "first",
+             "last", "user", "workers", "worker", "progress", "message", "soft_index", "key", "id_replies",
+             "redelivered", "submitted_late", "last_record")
+_TUPLES = ("workers", "progress", "key", "last_record")
+
+
+def dump_run(run: _Run) -> List[Any]:
+    """A job's fold state as plain JSON-ready values in :data:`RUN_STATE`'s order (its events apart)."""
+    return [getattr(run, name) for name in RUN_STATE]
+
+
+def restore_run(values: List[Any], stored_events: int) -> _Run:
+    """The job :func:`dump_run` gave ``values`` of, whose ``stored_events`` events a store holds."""
+    run = _Run.__new__(_Run)
+    for name, value in zip(RUN_STATE, values):
+        if name in _TUPLES and value is not None:
+            value = tuple(value)
+        setattr(run, name, value)
+    run.events = []
+    run.base = stored_events
+    run.rewrites = []
+    return run
+
+
+def dump_key(keystate: _Key) -> List[Any]:
+    """A key's fold state as plain values: its open jobs' ids, the job awaiting a DONE, the job a soft
+    DONE closed, and its latest event's sort key."""
+    return [[run.job_id for run in keystate.open],
+            None if keystate.awaiting_done is None else keystate.awaiting_done.job_id,
+            None if keystate.soft_done is None else keystate.soft_done.job_id,
+            keystate.last_record]
+
+
+def key_jobs(values: List[Any]) -> List[str]:
+    """The ids of the jobs a key's dumped state names (they must be restored with it)."""
+    named = list(values[0])
+    named.extend(job_id for job_id in values[1:3] if job_id is not None)
+    return named
+
+
+def restore_key(values: List[Any], runs: Dict[str, _Run]) -> _Key:
+    """The key :func:`dump_key` gave ``values`` of, its jobs taken from ``runs`` (a job that is not
+    there, pruned from a store, is left out)."""
+    keystate = _Key()
+    opened, awaiting, soft_done, last_record = values
+    keystate.open = [runs[job_id] for job_id in opened if job_id in runs]
+    keystate.awaiting_done = runs.get(awaiting) if awaiting is not None else None
+    keystate.soft_done = runs.get(soft_done) if soft_done is not None else None
+    keystate.last_record = None if last_record is None else tuple(last_record)
+    return keystate
 
 
 def _seconds(ms: int) -> float:

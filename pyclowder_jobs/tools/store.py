@@ -1,4 +1,4 @@
-"""The SQLite store: raw events kept append-only, and a jobs table folded by the server helper.
+"""The store: raw events kept once each, and one summary row per job, folded as events arrive.
 
 Standard library ``sqlite3`` in WAL mode, so readers (``jobs``, ``show``, the web page) never wait
 for the recorder.  Each :meth:`Store.add_events` call is one transaction.  With
@@ -6,187 +6,312 @@ for the recorder.  Each :meth:`Store.add_events` call is one transaction.  With
 committed batch survives the crash of the process that wrote it, but a power cut or a crash of
 the operating system may roll back the last batches (never corrupt the file).
 
+Tables (``docs/tools.rst``, "The store"):
+
+* ``events``: every raw document as it came, once (its ``key``: :func:`document_key`), with the
+  job the fold placed it in;
+* ``jobs``: one row per job: its summary (status, times, attempts, workers, progress, message,
+  counts) in indexed columns, and the fold's state of the job, so that the next event is folded
+  into it without reading its earlier events;
+* ``timeline``: each job's events as the fold reads them (time, state, text, attempt), in order,
+  for paging through a job of any length;
+* ``fold_keys``: the fold's state of each (resource, extractor), where events without a job id
+  are placed (``docs/fold.rst``, rule 4);
+* ``heartbeats``: each worker's latest heartbeat; ``rejected``: what could not be stored or folded.
+
 How the jobs table stays equal to :func:`pyclowder_jobs.server.group_events` over all stored raw
-events, without refolding everything on every batch: the fold only lets jobs influence each other
-through a (resource, extractor) key, and only when that key holds an event without a job id (it may
-join any open job there) or a redelivered run (it supersedes an earlier unfinished job there).  Such
-keys are *shared*.  A batch refolds its *component*: the job ids it names and the shared keys it
-touches, grown through the stored events (a job on a shared key brings in that key, a shared key
-brings in every job on it) until nothing new comes in.  Those events are folded with
-``group_events`` and the component's rows replaced.  Each event is normalised by the fold's own
-:func:`pyclowder_jobs.server.normalise` to learn its job id and key.
+events: a batch's status events are sorted and folded into the stored state of the jobs and keys
+they touch (:class:`pyclowder_jobs.server.fold.Fold`, ``checked``), which costs the same for the
+first event of a job as for its hundred-thousandth.  When an event sorts before one already folded
+into its job or key (it came late), those jobs and keys are folded again from their stored events,
+together with every job and key they can influence (:meth:`Store._component`).
 
 What depends on the moment of asking (LOST when heartbeats stop, ``stale``, the elapsed time of a
-running job) is refreshed when jobs are read: rows of unfinished jobs are refolded the same way as
-of ``now``, with the latest heartbeat of each worker.
+running job) is worked out when rows are read, from the row and the latest heartbeats.
+
+What cannot be stored or folded never stops a batch: each document is checked at the door
+(:mod:`pyclowder_jobs.tools.quarantine`) before the transaction, and one the fold refuses, or that
+holds a value SQLite or JSON cannot keep, goes to the ``rejected`` table with its reason and the
+text as received.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
-from collections import OrderedDict
-from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from pyclowder_jobs.protocol.identity import document_key
-from pyclowder_jobs.protocol.times import to_ms
+from pyclowder_jobs.protocol.identity import document_key, event_key
+from pyclowder_jobs.protocol.times import When, ms_to_datetime, ms_to_iso, timedelta_ms, to_ms, when_ms
 from pyclowder_jobs.protocol.tracking import is_log_line
-from pyclowder_jobs.server import TERMINAL, Heartbeat, StatusEvent, group_events, normalise
-from pyclowder_jobs.server.readers import job_id_text
+from pyclowder_jobs.server import DEFAULT_MAX_GAP, DEFAULT_STALE_AFTER, TERMINAL
+from pyclowder_jobs.server.fold import (RUN_STATE, Fold, OutOfOrder, dump_key, dump_run, durations, key_jobs,
+                                        latest_heartbeats, progress_fields, restore_key, restore_run, superseded,
+                                        verdict)
+from pyclowder_jobs.server.readers import heartbeat as read_heartbeat
+from pyclowder_jobs.server.readers import job_id_text, normalise
+from pyclowder_jobs.server.records import Heartbeat, StatusEvent
+from pyclowder_jobs.server.status import FAILED, LOST, STATES
+from pyclowder_jobs.tools.quarantine import parse_whole, problem, storable_text
 
 #: Kinds of stored events: only ``status`` (and v2 ``document``) rows feed the fold.
 STATUS, DOCUMENT, LOG, HEARTBEAT, REJECTED = "status", "document", "log", "heartbeat", "rejected"
-
-#: How many jobs' events a store keeps parsed in memory, so that a batch need not read them again.
-CACHED_JOBS = 20000
-_NO_LIMIT = 2 ** 63 - 1
-#: The page size of a new database: with 16 kB pages (some 25 events or 10 job rows each, where
-#: SQLite's 4 kB hold 6 or 2), the recorder's writer needs 5 to 7 % less CPU.
+#: The layout of the tables; a store of an older layout is upgraded when it is opened.
+SCHEMA_VERSION = 2
+#: The page size of a new database: with 16 kB pages the recorder's writer needs 5 to 7 % less CPU
+#: than with SQLite's 4 kB.
 PAGE_SIZE = 16384
 #: How large the write-ahead log grows before a commit copies it into the database: fewer,
 #: larger checkpoints while recording.
 CHECKPOINT_BYTES = 40 * 2 ** 20
+#: The ``source`` of rejected documents written through the store's own methods.
+DEFAULT_SOURCE = "store"
+#: How many values go into one ``IN (...)`` (SQLite allows 32,766; smaller lists plan better).
+_CHUNK = 500
+#: Faults of the database itself, not of a document: writing the batch again one by one cannot help.
+_DATABASE_FAULTS = (sqlite3.OperationalError, sqlite3.InternalError)
 
-#: The JSON text of a job row: compact (a smaller file), and no check for cycles (a job has none).
-_encode_doc = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+#: The JSON text of a job's state: compact, and no check for cycles (a state has none).
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
-Key = Tuple[str, Optional[str]]
-When = Union[datetime, str, int, float, None]
+Key = Tuple[str, str]
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     job_id TEXT,
+    job TEXT,
     resource TEXT,
     extractor TEXT,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_job ON events (job_id, resource, extractor) WHERE job_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_key ON events (resource, extractor);
-CREATE TABLE IF NOT EXISTS shared_keys (
-    resource TEXT NOT NULL,
-    extractor TEXT,
-    PRIMARY KEY (resource, extractor)
-);
+CREATE INDEX IF NOT EXISTS events_own_job ON events (job_id) WHERE job_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_job ON events (job) WHERE job IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_key ON events (resource, extractor) WHERE resource IS NOT NULL;
 CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT PRIMARY KEY,
     synthetic INTEGER NOT NULL,
+    ambiguous INTEGER NOT NULL,
     resource_id TEXT,
+    resource_name TEXT,
     extractor TEXT,
     status TEXT NOT NULL,
-    user TEXT,
-    last_update INTEGER NOT NULL,
     open INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    attempts INTEGER NOT NULL,
+    submitted INTEGER,
+    started INTEGER,
+    attempt_start INTEGER,
+    finished INTEGER,
+    first INTEGER NOT NULL,
+    last_update INTEGER NOT NULL,
+    user TEXT,
+    workers TEXT NOT NULL,
+    worker TEXT,
+    progress TEXT,
+    message TEXT,
+    superseded_by TEXT,
+    redelivered INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    state TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS jobs_last_update ON jobs (last_update);
-CREATE INDEX IF NOT EXISTS jobs_key ON jobs (resource_id, extractor);
+CREATE INDEX IF NOT EXISTS jobs_last_update ON jobs (last_update, job_id);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, last_update);
+CREATE INDEX IF NOT EXISTS jobs_extractor ON jobs (extractor, last_update);
+CREATE INDEX IF NOT EXISTS jobs_user ON jobs (user, last_update) WHERE user IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_resource ON jobs (resource_id, extractor, last_update);
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs (last_update) WHERE open = 1;
+CREATE TABLE IF NOT EXISTS timeline (
+    job TEXT NOT NULL,
+    pos INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    text TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    event_id TEXT,
+    PRIMARY KEY (job, pos)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jobs_redelivered ON jobs (resource_id, extractor) WHERE redelivered = 1;
+CREATE TABLE IF NOT EXISTS fold_keys (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heartbeats (
     worker TEXT PRIMARY KEY,
     ts INTEGER,
     seq INTEGER,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rejected (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    received INTEGER NOT NULL
+);
 """
+
+#: The columns of a job row, in the table's order.
+_JOB_COLUMNS = ("job_id", "synthetic", "ambiguous", "resource_id", "resource_name", "extractor", "status", "open",
+                "attempts", "submitted", "started", "attempt_start", "finished", "first", "last_update", "user",
+                "workers", "worker", "progress", "message", "superseded_by", "redelivered", "events", "state")
+_SUMMARY = ", ".join(_JOB_COLUMNS[:-1])
+_INSERT_JOB = "INSERT OR REPLACE INTO jobs VALUES (%s)" % ", ".join("?" * len(_JOB_COLUMNS))
 
 
 class StoreError(Exception):
     """A store that cannot be used; the message names the problem and the fix."""
 
 
-class Store:
-    """Raw events and folded jobs in one SQLite file; one instance may be shared by threads."""
+class _Row:
+    """A job row read back, with the attribute names :func:`~pyclowder_jobs.server.fold.verdict` reads."""
 
-    def __init__(self, path: Union[str, os.PathLike], *, create: bool = True) -> None:
+    __slots__ = _JOB_COLUMNS[:-1] + ("last",)
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        for name, value in zip(_JOB_COLUMNS, values):
+            setattr(self, name, value)
+        self.last = self.last_update
+
+
+class Store:
+    """Raw events and folded jobs in one SQLite file; one instance may be shared by threads.
+
+    ``max_gap`` and ``stale_after`` are the fold's (:func:`pyclowder_jobs.server.group_events`).
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], *, create: bool = True, max_gap=DEFAULT_MAX_GAP,
+                 stale_after=DEFAULT_STALE_AFTER) -> None:
         self.path = os.fspath(path)
+        self.max_gap = timedelta_ms(max_gap)
+        self.stale_after = timedelta_ms(stale_after)
         if not create and not os.path.exists(self.path):
             raise StoreError("no database at %s: run `pyclowder-jobs record --db %s` or `import` first"
                              % (self.path, self.path))
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                       check_same_thread=False)
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA page_size=%d" % PAGE_SIZE)  # takes effect only in a new file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA cache_size=-65536")  # 64 MB: the indexes of a large store stay in memory
             page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
             self._db.execute("PRAGMA wal_autocheckpoint=%d" % (CHECKPOINT_BYTES // page_size))
-            self._db.executescript(_SCHEMA)
+            older = self._older_layout()
+            if not older:
+                self._db.executescript(_SCHEMA)
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise StoreError("cannot open the database %s (%s): check the path, or give another --db"
                              % (self.path, exc)) from exc
-        self._cache: "OrderedDict[str, List[Any]]" = OrderedDict()
-        self._version = -1
-        self._lock = threading.RLock()  # one connection: its temporary tables are used by one call at a time
+        self._lock = threading.RLock()  # one connection, used by one call at a time
+        if older:
+            self._upgrade()
 
-    def add_events(self, events: Iterable[Any], *, now: When = None) -> int:
-        """Append raw events (duplicates skipped) and refold the jobs they affect, in one transaction.
+    # -- writing ---------------------------------------------------------------------------------
 
-        Returns how many events were new.  ``now`` (default: the current time) is the moment the
-        refolded rows are computed for.
+    def add_events(self, events: Iterable[Any], *, now: When = None, source: str = DEFAULT_SOURCE) -> int:
+        """Append raw events (duplicates skipped) and fold them into the jobs, in one transaction.
+
+        Returns how many events were new; those that cannot be stored or folded are rejected
+        (see :meth:`rejected`), from ``source``.  ``now`` is accepted for symmetry with the reads
+        and has no effect on what is stored.
         """
-        return self.add_prepared([_row(event) for event in events], now=now)
+        rows: List[tuple] = []
+        refused: List[tuple] = []
+        for event in events:
+            row, refusal = admit(event, None, problem(event))
+            if row is not None:
+                rows.append(row)
+            else:
+                refused.append(refusal)
+        return self.add_prepared(rows, refused=refused, source=source)
 
-    def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
-        """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
-        rows, malformed = prepare(bodies)
-        return self.add_prepared(rows, now=now), malformed
+    def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None,
+                source: str = DEFAULT_SOURCE) -> Tuple[int, int]:
+        """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts rejected)."""
+        rows, refused = prepare(bodies)
+        return self.add_prepared(rows, refused=refused, source=source), len(refused)
 
-    def add_prepared(self, rows: Sequence[tuple], *, now: When = None) -> int:
-        """Like :meth:`add_events` for rows made by :func:`prepare` (perhaps in another process)."""
-        ids, keys, shared = set(), set(), set()
-        fresh: Dict[str, List[Any]] = {}
-        for row in rows:
-            _, kind, job_id, resource, extractor, _, share, event = row
-            if job_id is not None:
-                ids.add(job_id)
-                if kind == STATUS or kind == DOCUMENT:
-                    fresh.setdefault(job_id, []).append(event)
-            if resource is not None:
-                keys.add((resource, extractor))
-                if share:
-                    shared.add((resource, extractor))
-        if not rows:
+    def add_prepared(self, rows: Sequence[tuple], *, now: When = None, refused: Sequence[tuple] = (),
+                     source: str = DEFAULT_SOURCE) -> int:
+        """Like :meth:`add_events` for what :func:`prepare` made (perhaps in another process)."""
+        if not rows and not refused:
             return 0
+        at = when_ms(None)
         with self._lock:
-            return self._write(rows, ids, keys, shared, fresh, _ms(now))
-
-    def _write(self, rows: List[tuple], ids: Set[str], keys: Set[Key], shared: Set[Key],
-               fresh: Dict[str, List[Any]], now: int) -> int:
-        """Insert the rows and refold what they affect, in one transaction."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            before = db.total_changes
-            self._check_cache()
-            last_seq = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-            db.executemany("INSERT OR IGNORE INTO events (key, kind, job_id, resource, extractor, body) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", [row[:6] for row in rows])
-            added = db.total_changes - before
-            if added:
-                if added < len(rows):  # some were duplicates: read the batch's jobs back whole
-                    for job_id in ids:
-                        self._cache.pop(job_id, None)
-                    fresh, last_seq = {}, None
-                db.executemany("INSERT OR IGNORE INTO shared_keys VALUES (?, ?)", shared)
-                self._keep_heartbeats(rows)
-                self._refold(ids, keys, now, fresh, last_seq)
-            db.execute("COMMIT")
-        except BaseException:
-            self._cache.clear()
-            db.execute("ROLLBACK")
-            raise
+            try:
+                added = self._write(list(rows)) if rows else 0
+            except _DATABASE_FAULTS as exc:
+                raise _fault(self.path, exc) from exc
+            except Exception:  # pylint: disable=broad-except  # a document the checks let through
+                added, refused = self._write_one_by_one(rows, list(refused))
+            if refused:
+                self._quarantine(refused, source, at)
         return added
+
+    def quarantine(self, documents: Iterable[Tuple[Union[str, bytes], str]], *, source: str,
+                   now: When = None) -> int:
+        """Keep (raw text or bytes, reason) pairs that cannot be stored or folded in the rejected
+        table; returns how many were new (a document rejected again is kept once)."""
+        refused = [rejection(raw, reason) for raw, reason in documents]
+        with self._lock:
+            return self._quarantine(refused, source, when_ms(now)) if refused else 0
+
+    def prune(self, older_than: When, *, keep_failed: bool = False, vacuum: bool = False) -> Dict[str, int]:
+        """Delete finished jobs whose last event is older than ``older_than``, with their events.
+
+        Running jobs are never pruned; ``keep_failed`` keeps FAILED jobs too.  The jobs that stay
+        are folded again where a pruned job shared their resource and extractor, so that the jobs
+        table stays equal to the fold of what remains.  SQLite reuses the freed pages for new
+        events; ``vacuum`` also gives them back to the file system (it rewrites the whole file).
+        Returns ``{"jobs": ..., "events": ...}`` deleted.
+        """
+        cut = when_ms(older_than)
+        sql = "SELECT job_id, synthetic, resource_id, extractor FROM jobs WHERE open = 0 AND last_update < ?"
+        if keep_failed:
+            sql += " AND status <> '%s'" % FAILED
+        deleted = {"jobs": 0, "events": 0}
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                pruned = db.execute(sql, (cut,)).fetchall()
+                ids = [job_id for job_id, _, _, _ in pruned]
+                keys = {(resource, extractor) for _, synthetic, resource, extractor in pruned if resource is not None}
+                before = db.total_changes
+                for chunk in _chunks(ids):
+                    db.execute("DELETE FROM events WHERE job IN (%s)" % _marks(chunk), chunk)
+                deleted["events"] = db.total_changes - before
+                for chunk in _chunks(ids):
+                    marks = _marks(chunk)
+                    db.execute("DELETE FROM timeline WHERE job IN (%s)" % marks, chunk)
+                    db.execute("DELETE FROM jobs WHERE job_id IN (%s)" % marks, chunk)
+                deleted["jobs"] = len(ids)
+                remaining = {key for key in keys if db.execute(
+                    "SELECT 1 FROM events WHERE resource = ? AND extractor IS ? LIMIT 1", key).fetchone()}
+                db.executemany("DELETE FROM fold_keys WHERE key = ?", [(_encode(key),) for key in keys - remaining])
+                if remaining:
+                    self._refold(set(), remaining)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            if vacuum:
+                db.execute("VACUUM")
+        return deleted
+
+    # -- reading ---------------------------------------------------------------------------------
 
     def jobs(self, *, status: Optional[str] = None, extractor: Optional[str] = None,
              user: Optional[str] = None, resource: Optional[str] = None, since: When = None,
-             limit: Optional[int] = None, now: When = None) -> List[Dict[str, Any]]:
-        """Jobs as ``Job.to_dict()`` dicts, newest first (by ``last_update``), as of ``now``."""
+             limit: Optional[int] = None, offset: int = 0, now: When = None) -> List[Dict[str, Any]]:
+        """Job summaries (:meth:`job`'s dicts without events), newest first (by ``last_update``), as of ``now``."""
         where, args = [], []
         for column, value in (("extractor", extractor), ("user", user), ("resource_id", resource)):
             if value is not None:
@@ -194,34 +319,149 @@ class Store:
                 args.append(value)
         if since is not None:
             where.append("last_update >= ?")
-            args.append(_ms(since))
-        if status is not None:  # an unfinished job's status may change with time: checked below
-            where.append("(open = 1 OR status = ?)")
+            args.append(when_ms(since))
+        at = when_ms(now)
+        if status is not None and status in TERMINAL:  # a finished job's status never changes
+            where.append("status = ?")
             args.append(status)
-        sql = "SELECT doc, open FROM jobs"
+            status = None
+        elif status is not None:  # an unfinished job's status may change with time: checked below
+            where.append("open = 1")
+            if status != LOST and status in STATES:
+                where.append("status = ?")
+                args.append(status)
+        sql = "SELECT %s FROM jobs" % _SUMMARY
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY last_update DESC, job_id DESC"
-        if limit is not None and status is None:
+        if status is None:
+            if limit is not None:
+                sql += " LIMIT %d" % int(limit)
+            if offset:
+                sql += "%s OFFSET %d" % ("" if limit is not None else " LIMIT -1", int(offset))
+        with self._lock:
+            cursor = self._db.execute(sql, args)
+            latest = self._latest_heartbeats(at)
+            if status is None:
+                return [self._view(_Row(values), latest, at) for values in cursor.fetchall()]
+            found: List[Dict[str, Any]] = []
+            skip = int(offset)
+            for values in cursor:
+                view = self._view(_Row(values), latest, at)
+                if view["status"] != status:
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                found.append(view)
+                if limit is not None and len(found) >= limit:
+                    break
+            return found
+
+    def count(self) -> int:
+        """How many jobs the store holds."""
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+
+    def job(self, job_id: str, *, events: bool = False, now: When = None) -> Optional[Dict[str, Any]]:
+        """One job as of ``now``: ``Job.to_dict()``'s keys but ``events``, and ``event_count``; or None.
+
+        ``events=True`` adds ``events``, the whole list (:meth:`job_history` pages through it).
+        """
+        at = when_ms(now)
+        with self._lock:
+            values = self._db.execute("SELECT %s FROM jobs WHERE job_id = ?" % _SUMMARY, (job_id,)).fetchone()
+            if values is None:
+                return None
+            found = self._view(_Row(values), self._latest_heartbeats(at), at)
+        if events:
+            found["events"] = self.job_history(job_id)
+        return found
+
+    def job_history(self, job_id: str, *, offset: int = 0, limit: Optional[int] = None,
+                    newest: bool = False) -> List[Dict[str, Any]]:
+        """A job's events as the fold reads them (``id``, ``ts``, ``status``, ``text``, ``attempt``), in
+        order (``newest``: the last ones first), ``limit`` of them from ``offset``."""
+        with self._lock:
+            late = self._db.execute("SELECT json_extract(state, '$[%d]') FROM jobs WHERE job_id = ?"
+                                    % RUN_STATE.index("submitted_late"), (job_id,)).fetchone()
+            order = "pos"
+            if late is not None and late[0]:  # a SUBMITTED that came after other events goes first
+                order = "state <> 'SUBMITTED', pos"
+            if newest:
+                order = ", ".join(part + " DESC" for part in order.split(", "))
+            rows = self._db.execute(
+                "SELECT event_id, ts, state, text, attempt FROM timeline WHERE job = ? ORDER BY %s LIMIT ? OFFSET ?"
+                % order, (job_id, -1 if limit is None else int(limit), int(offset))).fetchall()
+        return [{"id": event_id, "ts": ms_to_iso(ts), "status": state, "text": text, "attempt": attempt}
+                for event_id, ts, state, text, attempt in rows]
+
+    def tree(self, *, resource: Optional[str] = None, extractor: Optional[str] = None,
+             now: When = None) -> Dict[Optional[str], Dict[Optional[str], Dict[str, Any]]]:
+        """Jobs as Clowder's Extractions tab shows them (:func:`pyclowder_jobs.server.tree`'s shape,
+        the jobs without their events): resource, then extractor, then its jobs, oldest first."""
+        at = when_ms(now)
+        where, args = [], []
+        for column, value in (("resource_id", resource), ("extractor", extractor)):
+            if value is not None:
+                where.append("%s = ?" % column)
+                args.append(value)
+        sql = "SELECT %s FROM jobs%s ORDER BY resource_id, extractor, first, job_id" % (
+            _SUMMARY, " WHERE " + " AND ".join(where) if where else "")
+        result: Dict[Optional[str], Dict[Optional[str], Dict[str, Any]]] = {}
+        with self._lock:
+            latest = self._latest_heartbeats(at)
+            for values in self._db.execute(sql, args):
+                row = _Row(values)
+                branch = result.setdefault(row.resource_id, {})
+                entry = branch.get(row.extractor)
+                if entry is None:
+                    entry = branch[row.extractor] = {"status": None, "first": ms_to_iso(row.first), "latest": None,
+                                                     "jobs": [], "_latest": None}
+                view = self._view(row, latest, at)
+                entry["jobs"].append(view)
+                if entry["_latest"] is None or (row.last_update, row.job_id) > entry["_latest"]:
+                    entry["_latest"] = (row.last_update, row.job_id)
+                    entry["status"], entry["latest"] = view["status"], view["last_update"]
+        for branch in result.values():
+            for entry in branch.values():
+                del entry["_latest"]
+        return result
+
+    def stats(self, *, extractor: Optional[str] = None, since: When = None) -> Dict[str, List[Dict[str, Any]]]:
+        """``stats``' figures per extractor and per worker (:func:`pyclowder_jobs.tools.report.stats`)."""
+        from pyclowder_jobs.tools.report import stats as figures  # pylint: disable=import-outside-toplevel
+        return figures(self.jobs(extractor=extractor, since=since), self.heartbeats())
+
+    def raw_events(self, job_id: str) -> List[Dict[str, Any]]:
+        """The raw documents of a job (statuses, progress, logs), in arrival order: those the fold placed
+        in it and those that carry its id."""
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM events WHERE job = ? OR job_id = ? ORDER BY seq",
+                                    (job_id, job_id)).fetchall()
+        return [json.loads(body) for body, in rows]
+
+    def job_events(self, job_id: str, *, after: int = 0, kinds: Optional[Iterable[str]] = None,
+                   limit: Optional[int] = None, newest: bool = False) -> List[Tuple[int, str, Dict[str, Any]]]:
+        """``(seq, kind, raw document)`` of a job's stored events in arrival order (``newest``: the
+        latest first), those after ``seq`` ``after``, of the given ``kinds`` (``status``, ``log``...)."""
+        sql = "SELECT seq, kind, body FROM events WHERE (job = ? OR job_id = ?) AND seq > ?"
+        args: List[Any] = [job_id, job_id, int(after)]
+        if kinds is not None:
+            kinds = list(kinds)
+            sql += " AND kind IN (%s)" % _marks(kinds)
+            args.extend(kinds)
+        sql += " ORDER BY seq%s" % (" DESC" if newest else "")
+        if limit is not None:
             sql += " LIMIT %d" % int(limit)
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-            found = self._fresh(rows, _ms(now))
-        if status is not None:
-            found = [job for job in found if job["status"] == status]
-        return found[:limit] if limit is not None else found
+        return [(seq, kind, json.loads(body)) for seq, kind, body in rows]
 
-    def job(self, job_id: str, *, now: When = None) -> Optional[Dict[str, Any]]:
-        """One job as ``Job.to_dict()`` as of ``now``, or None."""
+    def last_seq(self) -> int:
+        """The number of the latest stored event (0 in an empty store): a reader polls for new ones."""
         with self._lock:
-            row = self._db.execute("SELECT doc, open FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-            return self._fresh([row], _ms(now))[0] if row else None
-
-    def raw_events(self, job_id: str) -> List[Dict[str, Any]]:
-        """The raw documents whose own job id is ``job_id`` (statuses, progress, logs), in arrival order."""
-        with self._lock:
-            rows = self._db.execute("SELECT body FROM events WHERE job_id = ? ORDER BY seq", (job_id,)).fetchall()
-        return [json.loads(body) for body, in rows]
+            return self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
 
     def heartbeats(self) -> List[Dict[str, Any]]:
         """The latest heartbeat of each worker."""
@@ -230,11 +470,23 @@ class Store:
         return [json.loads(body) for body, in rows]
 
     def counts(self) -> Dict[str, int]:
-        """How many stored events of each kind, and how many jobs."""
+        """How many stored events of each kind, how many jobs, and how many documents were rejected."""
         with self._lock:
             found = dict(self._db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
             found["jobs"] = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+            rejected = found.get(REJECTED, 0) + self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+        if rejected:
+            found[REJECTED] = rejected
         return found
+
+    def rejected(self, limit: int = 50, offset: int = 0) -> List[Dict[str, Any]]:
+        """Rejected documents, newest first: ``id``, ``received``, ``source``, ``reason`` and ``raw`` (the text
+        as received; bytes that were not UTF-8 as ``\\xff`` escapes)."""
+        with self._lock:
+            rows = self._db.execute("SELECT seq, received, source, reason, raw FROM rejected "
+                                    "ORDER BY seq DESC LIMIT ? OFFSET ?", (int(limit), int(offset))).fetchall()
+        return [{"id": seq, "received": ms_to_iso(received), "source": source, "reason": reason, "raw": raw}
+                for seq, received, source, reason, raw in rows]
 
     def all_events(self, chunk: int = 10000) -> Iterator[Dict[str, Any]]:
         """Every stored raw event, in arrival order (read ``chunk`` at a time)."""
@@ -249,6 +501,12 @@ class Store:
             for _, body in rows:
                 yield json.loads(body)
 
+    def schema_version(self) -> int:
+        """The layout of the store's tables (:data:`SCHEMA_VERSION` once opened)."""
+        with self._lock:
+            found = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        return int(found[0])
+
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
@@ -260,203 +518,461 @@ class Store:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
+    # -- the write path --------------------------------------------------------------------------
+
+    def _write(self, rows: List[tuple]) -> int:
+        """Insert the new rows and fold their status events into the jobs, in one transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = self._new_rows(rows)
+            if rows:
+                self._keep_heartbeats(rows)
+                self._fold_in(rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def _new_rows(self, rows: List[tuple]) -> List[tuple]:
+        """The rows whose key is neither stored nor earlier in the batch."""
+        fresh: Dict[str, tuple] = {}
+        for row in rows:
+            fresh.setdefault(row[0], row)
+        keys = list(fresh)
+        for chunk in _chunks(keys):
+            for key, in self._db.execute("SELECT key FROM events WHERE key IN (%s)" % _marks(chunk), chunk):
+                del fresh[key]
+        return list(fresh.values())
+
+    def _fold_in(self, rows: List[tuple]) -> None:
+        """Fold the rows' status events into the stored state of the jobs and keys they touch, then
+        insert the rows; a late event makes its jobs and keys fold again from their events."""
+        records: List[tuple] = []
+        origin: Dict[int, str] = {}
+        for row in rows:
+            for record in row[7]:
+                records.append(record)
+                origin[id(record)] = row[0]
+        records.sort()
+        placed: Dict[str, str] = {}
+        if records:
+            ids = {record[6] for record in records if record[6] is not None}
+            keys = {(record[7], record[8]) for record in records if record[7] is not None}
+            fold = self._load(ids, keys)
+            try:
+                fold.feed_all(records)
+            except OutOfOrder:
+                fold = None
+            if fold is not None:
+                self._save(fold)
+                placed = {origin[id(record)]: run.job_id for record, run in fold.placed}
+        self._db.executemany("INSERT INTO events (key, kind, job_id, job, resource, extractor, body) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [(row[0], row[1], row[2], placed.get(row[0], row[2] if row[1] == LOG else None),
+                               row[3], row[4], row[5]) for row in rows])
+        if records and not placed:
+            ids = {record[6] for record in records if record[6] is not None}
+            keys = {(record[7], record[8]) for record in records if record[7] is not None}
+            self._refold(ids, keys)
+
+    def _load(self, ids: Set[str], keys: Set[Key]) -> Fold:
+        """A checked fold holding the stored state of the jobs ``ids``, the keys ``keys``, the keys those
+        jobs wait on and the jobs those keys name."""
+        runs: Dict[str, Any] = {}
+        self._load_runs(ids, runs)
+        keys = set(keys)
+        keys.update(run.key for run in runs.values() if run.key is not None)
+        states: Dict[Key, list] = {}
+        for chunk in _chunks([_encode(key) for key in keys]):
+            for key, state in self._db.execute("SELECT key, state FROM fold_keys WHERE key IN (%s)"
+                                               % _marks(chunk), chunk):
+                states[tuple(json.loads(key))] = json.loads(state)
+        named = {job_id for state in states.values() for job_id in key_jobs(state)}
+        self._load_runs(named - set(runs), runs)
+        fold = Fold(self.max_gap, checked=True, taken=self._taken)
+        fold.adopt(runs.values(), {key: restore_key(state, runs) for key, state in states.items()})
+        return fold
+
+    def _load_runs(self, ids: Iterable[str], runs: Dict[str, Any]) -> None:
+        for chunk in _chunks(list(ids)):
+            for state, count in self._db.execute("SELECT state, events FROM jobs WHERE job_id IN (%s)"
+                                                 % _marks(chunk), chunk):
+                run = restore_run(json.loads(state), count)
+                runs[run.job_id] = run
+
+    def _taken(self, job_id: str) -> bool:
+        """Whether a job id is in use in the store (a new synthetic id must not be)."""
+        return self._db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone() is not None
+
+    def _save(self, fold: Fold) -> None:
+        """Write what a fold changed: job rows, their new events and rewritten ones, key states, and
+        who supersedes whom on the keys that hold a redelivered run."""
+        db = self._db
+        timeline, rewrites, jobs = [], [], []
+        for run in fold.runs.values():
+            base = run.base
+            for index, (event_id, ts, state, text, attempt) in enumerate(run.events):
+                timeline.append((run.job_id, base + index, ts, state, text, attempt, event_id))
+            rewrites.extend((run.job_id, position) for position in run.rewrites)
+            jobs.append(run)
+        db.executemany("INSERT OR REPLACE INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)", timeline)
+        db.executemany("UPDATE timeline SET state = 'PROCESSING' WHERE job = ? AND pos = ?", rewrites)
+        db.executemany("INSERT OR REPLACE INTO fold_keys VALUES (?, ?)",
+                       [(_encode(key), _encode(dump_key(keystate))) for key, keystate in fold.keys.items()])
+        db.executemany(_INSERT_JOB, [_job_row(run) for run in jobs])
+        self._supersede({(run.resource, run.extractor) for run in jobs})
+
+    def _supersede(self, keys: Set[Key]) -> None:
+        """Work out again who supersedes whom on those of ``keys`` that hold a redelivered run."""
+        db = self._db
+        keys &= set(db.execute("SELECT DISTINCT resource_id, extractor FROM jobs WHERE redelivered = 1"))
+        for key in keys:
+            rows = [_Row(values) for values in db.execute(
+                "SELECT %s FROM jobs WHERE resource_id = ? AND extractor IS ?" % _SUMMARY, key)]
+            for row in rows:
+                row.resource = row.resource_id
+            successors = superseded(rows)
+            db.executemany("UPDATE jobs SET superseded_by = ? WHERE job_id = ?",
+                           [(successors.get(row.job_id), row.job_id) for row in rows
+                            if successors.get(row.job_id) != row.superseded_by])
+
+    def _refold(self, ids: Set[str], keys: Set[Key]) -> None:
+        """Fold again, from their stored events, the jobs and keys that events on ``ids`` and ``keys``
+        can change, and replace their rows."""
+        db = self._db
+        ids, keys = self._component(ids, keys)
+        records: Dict[Any, tuple] = {}
+        origin: Dict[int, str] = {}
+        for key, body in self._component_events(ids, keys):
+            found = normalise(json.loads(body))
+            for record in found if type(found) is list else [found]:
+                if type(record) is StatusEvent:
+                    record = record[:]
+                    identity = event_key(record[3], record[4], record[2], record[5])
+                    if identity not in records:
+                        records[identity] = record
+                        origin[id(record)] = key
+        ordered = sorted(records.values())
+        old = set(ids)
+        for key in keys:
+            old.update(job_id for job_id, in db.execute(
+                "SELECT job_id FROM jobs WHERE synthetic = 1 AND resource_id = ? AND extractor IS ?", key))
+        for chunk in _chunks(sorted(old)):
+            marks = _marks(chunk)
+            db.execute("DELETE FROM jobs WHERE job_id IN (%s)" % marks, chunk)
+            db.execute("DELETE FROM timeline WHERE job IN (%s)" % marks, chunk)
+        db.executemany("DELETE FROM fold_keys WHERE key = ?", [(_encode(key),) for key in keys])
+        fold = Fold(self.max_gap, checked=True, taken=self._taken)
+        fold.feed_all(ordered)
+        self._save(fold)
+        db.executemany("UPDATE events SET job = ? WHERE key = ?",
+                       [(run.job_id, origin[id(record)]) for record, run in fold.placed])
+
+    def _component(self, ids: Set[str], keys: Set[Key]) -> Tuple[Set[str], Set[Key]]:
+        """The job ids and keys whose jobs events on ``ids`` and ``keys`` can change: those keys, the
+        jobs with events on them, those jobs' keys, and so on until nothing new comes in."""
+        db = self._db
+        ids, keys = set(ids), set(keys)
+        step_ids, step_keys = set(ids), set(keys)
+        while step_ids or step_keys:
+            found_keys: Set[Key] = set()
+            for chunk in _chunks(sorted(step_ids)):
+                marks = _marks(chunk)
+                found_keys.update(db.execute(
+                    "SELECT DISTINCT resource, extractor FROM events WHERE job_id IN (%s) AND resource IS NOT NULL"
+                    % marks, chunk))
+                found_keys.update(db.execute(
+                    "SELECT DISTINCT resource_id, extractor FROM jobs WHERE job_id IN (%s) "
+                    "AND resource_id IS NOT NULL" % marks, chunk))
+            found_keys.update(step_keys)
+            found_ids: Set[str] = set()
+            for key in found_keys:
+                found_ids.update(job_id for job_id, in db.execute(
+                    "SELECT DISTINCT job_id FROM events WHERE resource = ? AND extractor IS ? AND job_id IS NOT NULL",
+                    key))
+                found_ids.update(job_id for job_id, in db.execute(
+                    "SELECT job_id FROM jobs WHERE resource_id = ? AND extractor IS ? AND synthetic = 0", key))
+            step_keys = found_keys - keys
+            step_ids = found_ids - ids
+            keys |= found_keys
+            ids |= found_ids
+        return ids, keys
+
+    def _component_events(self, ids: Set[str], keys: Set[Key]) -> Iterator[Tuple[str, str]]:
+        """(key, body) of the stored status events of the job ids and keys of a component, each once."""
+        db = self._db
+        seen: Set[str] = set()
+        for chunk in _chunks(sorted(ids)):
+            for key, body in db.execute("SELECT key, body FROM events WHERE job_id IN (%s) "
+                                        "AND kind IN ('status', 'document')" % _marks(chunk), chunk):
+                if key not in seen:
+                    seen.add(key)
+                    yield key, body
+        for key_pair in keys:
+            for key, body in db.execute("SELECT key, body FROM events WHERE resource = ? AND extractor IS ? "
+                                        "AND kind IN ('status', 'document')", key_pair):
+                if key not in seen:
+                    seen.add(key)
+                    yield key, body
+
+    def _write_one_by_one(self, rows: Sequence[tuple], refused: List[tuple]) -> Tuple[int, List[tuple]]:
+        """Write a batch that failed as a whole one document at a time, rejecting each one that fails."""
+        added = 0
+        for row in rows:
+            try:
+                added += self._write([row])
+            except _DATABASE_FAULTS as exc:
+                raise _fault(self.path, exc) from exc
+            except Exception as exc:  # pylint: disable=broad-except
+                refused.append(rejection(row[5], "the store could not write it (%s: %s)"
+                                        % (type(exc).__name__, storable_text(str(exc))[:200])))
+        return added, refused
+
+    def _quarantine(self, refused: Sequence[tuple], source: str, now: int) -> int:
+        """Insert rejected documents, (key, reason, text) each, in one transaction."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO rejected (key, source, reason, raw, received) "
+                               "VALUES (?, ?, ?, ?, ?)",
+                               [(key, source, reason, text, now) for key, reason, text in refused])
+                added = db.total_changes - before
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _fault(self.path, exc) from exc
+        return added
+
     def _keep_heartbeats(self, rows: Sequence[tuple]) -> None:
         """Keep the latest heartbeat of each worker (by its time, then its seq)."""
         latest: Dict[str, tuple] = {}
         for row in rows:
             if row[1] == HEARTBEAT:
-                beat = row[5]
-                worker, ts, seq = _beat_order(json.loads(beat))
-                if worker not in latest or (ts, seq) > latest[worker][1:3]:
-                    latest[worker] = (worker, ts, seq, beat)
+                beat = row[6]
+                order = (-1 if beat.ts is None else beat.ts, beat.seq)
+                if beat.worker not in latest or order > latest[beat.worker][1:3]:
+                    latest[beat.worker] = (beat.worker,) + order + (row[5],)
         self._db.executemany(
             "INSERT INTO heartbeats VALUES (?, ?, ?, ?) ON CONFLICT (worker) DO UPDATE SET "
             "ts = excluded.ts, seq = excluded.seq, body = excluded.body "
             "WHERE (coalesce(excluded.ts, -1), excluded.seq) > (coalesce(heartbeats.ts, -1), heartbeats.seq)",
             latest.values())
 
-    def _component(self, ids: Set[str], keys: Set[Key]) -> Tuple[Set[str], Set[Key]]:
-        """The job ids and shared keys whose jobs can be changed by events on ``ids`` and ``keys``."""
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _latest_heartbeats(self, now: int) -> Dict[str, Heartbeat]:
+        beats = []
+        for body, in self._db.execute("SELECT body FROM heartbeats"):
+            found = read_heartbeat(json.loads(body))
+            if type(found) is Heartbeat:
+                beats.append(found)
+        return latest_heartbeats(beats, now)
+
+    def _view(self, row: _Row, latest: Dict[str, Heartbeat], now: int) -> Dict[str, Any]:
+        """A job row as ``Job.to_dict()`` gives it (without ``events``; with ``event_count``), as of ``now``."""
+        status, lost, stale = row.status, False, False
+        if row.open:
+            status, lost, stale = verdict(row, row.superseded_by, latest, now, self.stale_after)
+        elapsed, queue_wait, run_time = durations(row.started, row.submitted, row.attempt_start, row.finished,
+                                                  row.last_update, lost, now)
+        return {
+            "job_id": row.job_id, "synthetic": bool(row.synthetic), "ambiguous": bool(row.ambiguous),
+            "resource_id": row.resource_id, "resource_name": row.resource_name, "extractor": row.extractor,
+            "status": status, "attempts": row.attempts, "submitted": _iso(row.submitted),
+            "started": _iso(row.started), "finished": _iso(row.finished), "last_update": ms_to_iso(row.last_update),
+            "elapsed": elapsed, "queue_wait": queue_wait, "run_time": run_time, "user": row.user,
+            "workers": json.loads(row.workers), "progress": None if row.progress is None else json.loads(row.progress),
+            "message": row.message, "stale": stale, "superseded_by": row.superseded_by if lost else None,
+            "event_count": row.events,
+        }
+
+    def _older_layout(self) -> bool:
+        """Whether the file holds a store of an earlier layout (its jobs table has a ``doc`` column)."""
+        columns = [name for _, name, *_ in self._db.execute("PRAGMA table_info(jobs)")]
+        return "doc" in columns
+
+    def _upgrade(self) -> None:
+        """Move a store of the first layout to this one: its raw events are kept and folded again."""
         db = self._db
-        ids, shared = set(ids), set()
-        step_ids, step_keys = set(ids), set(keys)
-        while step_ids or step_keys:
-            _fill(db, step_ids, step_keys)
-            reached = set(db.execute(
-                "SELECT k.resource, k.extractor FROM want_keys k CROSS JOIN shared_keys s "
-                "ON s.resource = k.resource AND s.extractor IS k.extractor"))
-            reached.update(db.execute(
-                "SELECT DISTINCT e.resource, e.extractor FROM want_ids w CROSS JOIN events e ON e.job_id = w.id "
-                "JOIN shared_keys s ON s.resource = e.resource AND s.extractor IS e.extractor"))
-            reached -= shared
-            shared |= reached
-            _fill(db, (), reached)
-            step_ids = {job_id for job_id, in db.execute(
-                "SELECT DISTINCT e.job_id FROM want_keys k CROSS JOIN events e ON e.resource = k.resource "
-                "AND e.extractor IS k.extractor WHERE e.job_id IS NOT NULL")} - ids if reached else set()
-            ids |= step_ids
-            step_keys = set()
-        return ids, shared
-
-    def _check_cache(self) -> None:
-        """Forget the cached events if another connection has written since this one last looked."""
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._cache.clear()
-            self._version = version
-
-    def _fold(self, ids: Set[str], keys: Set[Key], now: int, fresh: Dict[str, List[Any]],
-              last_seq: Optional[int]) -> list:
-        """``group_events`` over the stored events of a component, with the latest heartbeats.
-
-        The events of a job id come from the cache when it has them, else from the database (up
-        to ``last_seq``, when given), which then fills the cache; ``fresh`` adds the batch's new ones.
-        """
-        db, cache = self._db, self._cache
-        events: List[Any] = []
-        missing = set()
-        for job_id in ids:
-            known = cache.get(job_id)
-            if known is None:
-                missing.add(job_id)
-            else:
-                known.extend(fresh.get(job_id, ()))
-                cache.move_to_end(job_id)
-                events.extend(known)
-        _fill(db, missing, keys)
-        loaded: Dict[str, List[Any]] = {job_id: [] for job_id in missing}
-        for job_id, body in db.execute(
-                "SELECT e.job_id, e.body FROM want_ids w CROSS JOIN events e ON e.job_id = w.id "
-                "WHERE e.kind IN ('status', 'document') AND e.seq <= ?",
-                (_NO_LIMIT if last_seq is None else last_seq,)):
-            loaded[job_id].append(json.loads(body))
-        for job_id, found in loaded.items():
-            found.extend(fresh.get(job_id, ()))
-            events.extend(found)
-            cache[job_id] = found
-        while len(cache) > CACHED_JOBS:
-            cache.popitem(last=False)
-        if keys:
-            events.extend(json.loads(body) for body, in db.execute(
-                "SELECT e.body FROM want_keys k CROSS JOIN events e ON e.resource = k.resource "
-                "AND e.extractor IS k.extractor WHERE e.job_id IS NULL AND e.kind = 'status'"))
-        beats = [json.loads(body) for body, in db.execute("SELECT body FROM heartbeats")]
-        return group_events(events, heartbeats=beats, now=_datetime(now))
-
-    def _refold(self, ids: Set[str], keys: Set[Key], now: int, fresh: Dict[str, List[Any]],
-                last_seq: Optional[int]) -> None:
-        """Replace the rows of every job the new events can have changed."""
-        ids, shared = self._component(set(ids), keys)
-        jobs = self._fold(ids, shared, now, fresh, last_seq)
-        db = self._db
-        _fill(db, ids, shared)
-        db.execute("DELETE FROM jobs WHERE job_id IN (SELECT id FROM want_ids)")
-        if shared:
-            db.execute("DELETE FROM jobs WHERE rowid IN (SELECT j.rowid FROM want_keys k CROSS JOIN jobs j "
-                       "ON j.resource_id = k.resource AND j.extractor IS k.extractor WHERE j.synthetic = 1)")
-        db.executemany("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            (job.job_id, int(job.synthetic), job.resource_id, job.extractor, job.status, job.user,
-             job.last_update_ms, int(job.status not in TERMINAL), _encode_doc(job.to_dict()))
-            for job in jobs])
-
-    def _fresh(self, rows: Sequence[tuple], now: int) -> List[Dict[str, Any]]:
-        """Decode job rows; unfinished ones are folded again as of ``now``."""
-        found = [json.loads(doc) for doc, _ in rows]
-        unfinished = [job for job, (_, is_open) in zip(found, rows) if is_open]
-        if not unfinished:
-            return found
-        ids = {job["job_id"] for job in unfinished if not job["synthetic"]}
-        keys = {(job["resource_id"], job["extractor"]) for job in unfinished if job["resource_id"] is not None}
-        self._db.execute("BEGIN")
-        try:
-            self._check_cache()
-            ids, shared = self._component(ids, keys)
-            fresh = {job.job_id: job.to_dict() for job in self._fold(ids, shared, now, {}, None)}
-        finally:
-            self._db.execute("ROLLBACK")
-        return [fresh.get(job["job_id"], job) for job in found]
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("ALTER TABLE events RENAME TO events_v1")
+                for name in ("events_job", "events_key", "jobs_last_update", "jobs_key"):
+                    db.execute("DROP INDEX IF EXISTS %s" % name)
+                db.execute("DROP TABLE jobs")
+                db.execute("DROP TABLE IF EXISTS shared_keys")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.executescript(_SCHEMA)
+            last = 0
+            while True:
+                chunk = db.execute("SELECT seq, body FROM events_v1 WHERE seq > ? ORDER BY seq LIMIT 5000",
+                                   (last,)).fetchall()
+                if not chunk:
+                    break
+                last = chunk[-1][0]
+                rows, refused = prepare(body for _, body in chunk)
+                self._write(rows)
+                if refused:
+                    self._quarantine(refused, "upgrade", when_ms(None))
+            db.execute("DROP TABLE events_v1")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
 
-def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
-    """(rows for :meth:`Store.add_prepared`, how many texts were not JSON objects), from JSON texts.
+def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], List[tuple]]:
+    """(rows, rejected documents) for :meth:`Store.add_prepared`, from JSON texts.
 
     The texts are kept as they came.  Bytes must be UTF-8 (as JSON sent between systems is): they
     are decoded once, and the text both parsed and stored, so that what is stored always parses.
     """
-    rows, malformed = [], 0
-    loads = json.loads
+    rows: List[tuple] = []
+    refused: List[tuple] = []
     for body in bodies:
         try:
             text = body.decode("utf-8") if type(body) is bytes else body
-            event = loads(text)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            malformed += 1
+            event, reason = parse_whole(text)
+        except UnicodeDecodeError as exc:
+            refused.append(rejection(body, "not UTF-8 (%s at byte %d)" % (exc.reason, exc.start)))
+            continue
+        except ValueError as exc:
+            refused.append(rejection(body, "not JSON (%s)" % (getattr(exc, "msg", None) or exc)))
+            continue
+        except RecursionError:
+            refused.append(rejection(body, "JSON nested too deeply to read"))
             continue
         if type(event) is dict:
-            rows.append(_row(event, text))
+            row, refusal = admit(event, text, reason)
+            if row is not None:
+                rows.append(row)
+            else:
+                refused.append(refusal)
         else:
-            malformed += 1
-    return rows, malformed
+            refused.append(rejection(body, "a JSON %s, not an object" % _json_type(event)))
+    return rows, refused
+
+
+class _Refused(Exception):
+    """A document the fold cannot use; the message is the fold's reason."""
+
+
+def admit(document: Any, text: Optional[str], reason: Optional[str]) -> Tuple[Optional[tuple], Optional[tuple]]:
+    """(row, None) for :meth:`Store.add_prepared`, or (None, rejected document) when ``document`` cannot be
+    stored (``reason`` says why, from :mod:`~pyclowder_jobs.tools.quarantine`) or folded.
+
+    ``text`` is the document as received (None: it came as an object, and is stored as JSON).
+    """
+    if reason is None:
+        try:
+            return _row(document, text), None
+        except _Refused as exc:
+            reason = str(exc)
+        except Exception as exc:  # pylint: disable=broad-except  # reading it failed: a fault of the reader
+            reason = "could not be read (%s: %s)" % (type(exc).__name__, storable_text(str(exc))[:200])
+    return None, rejection(text if text is not None else _text_of(document), reason)
+
+
+def rejection(raw: Any, reason: str) -> tuple:
+    """A rejected document for :meth:`Store.add_prepared`, from ``raw`` (text or bytes) and why:
+    (key, reason, text), the key a hash of the text, so that it is kept once."""
+    text = storable_text(raw)
+    return "h:" + hashlib.sha1(text.encode("utf-8")).hexdigest(), storable_text(reason), text
 
 
 def _row(event: Any, body: Optional[str] = None) -> tuple:
-    """(dedup key, kind, own job id, resource, extractor, body, makes its key shared, the event as stored)."""
-    found = normalise(event)
-    converted: List[Any] = []
+    """(key, kind, own job id, resource, extractor, body, heartbeat or None, status events).
+
+    A status document's key is its identity in the fold (:func:`event_text`), so that two documents
+    the fold would take for one event are stored once; other documents are keyed by
+    :func:`~pyclowder_jobs.protocol.identity.document_key`.
+    """
     if body is None:
-        body = json.dumps(event, separators=(",", ":"),
-                          default=lambda value: converted.append(value) or str(value))
-    job_id = resource = extractor = None
-    share = False
-    if is_log_line(event):  # a log line: kept for show and the charts, never a status
+        converted: List[Any] = []
+        body = json.dumps(event, separators=(",", ":"), default=lambda value: converted.append(value) or str(value))
+        if converted:  # values JSON has no type for are stored as text: fold what is stored
+            event = json.loads(body)
+    found = normalise(event)
+    job_id = resource = extractor = beat = None
+    records: List[tuple] = []
+    key = None
+    if is_log_line(event):  # a log line: kept for show and the pages, never a status
         kind = LOG
         job_id = job_id_text(event.get("job_id"))
     elif type(found) is StatusEvent:
         kind = STATUS
         job_id, resource, extractor = found.job_id, found.resource, found.extractor
-        share = job_id is None or found.redelivered
+        records = [found[:]]
+        key = event_text(found)
     elif type(found) is list:
         kind = DOCUMENT
         job_id, resource, extractor = found[0].job_id, found[0].resource, found[0].extractor
+        records = [record[:] for record in found]
+        key = "v2:%s:%s" % (job_id, hashlib.sha1(body.encode("utf-8")).hexdigest())
     elif type(found) is Heartbeat:
         kind = HEARTBEAT
+        beat = found
     elif found is None:
         kind = LOG
     else:
-        kind = REJECTED
-    return (document_key(event), kind, job_id, resource, extractor, body, share,
-            json.loads(body) if converted else event)
+        raise _Refused(found)
+    return (key or document_key(event), kind, job_id, resource, extractor, body, beat, records)
 
 
-def _fill(db: sqlite3.Connection, ids: Iterable[str], keys: Iterable[Key]) -> None:
-    """Put job ids and keys in the temporary tables the component queries join on."""
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS want_ids (id TEXT PRIMARY KEY)")
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS want_keys (resource TEXT, extractor TEXT)")
-    db.execute("DELETE FROM temp.want_ids")
-    db.execute("DELETE FROM temp.want_keys")
-    db.executemany("INSERT OR IGNORE INTO temp.want_ids VALUES (?)", ((i,) for i in ids))
-    db.executemany("INSERT INTO temp.want_keys VALUES (?, ?)", keys)
+def event_text(record: StatusEvent) -> str:
+    """A status event's identity in the fold (:func:`pyclowder_jobs.protocol.identity.event_key`) as text."""
+    if record.seq < 0 and record.id_key:
+        return "id:" + record.id_key
+    digest = hashlib.sha1(record.content.encode("utf-8")).hexdigest()
+    return "e:%d:%s:%d:%s" % (record.ts, record.id_key, record.seq, digest)
 
 
-def _beat_order(beat: Dict[str, Any]) -> Tuple[str, int, int]:
-    """(worker, time in ms or -1, seq or -1) of a heartbeat, to keep the latest per worker."""
-    tracking = beat.get("tracking") if isinstance(beat.get("tracking"), dict) else {}
-    ts = to_ms(tracking.get("ts")) if tracking.get("ts") is not None else None
-    seq = tracking.get("seq")
-    return beat.get("id"), -1 if ts is None else ts, seq if type(seq) is int else -1
+def _job_row(run: Any) -> tuple:
+    """A job's row from its fold state."""
+    return (run.job_id, int(run.synthetic), int(run.ambiguous), run.resource, run.resource_name, run.extractor,
+            run.status or "SUBMITTED", int(run.status not in TERMINAL), run.attempt, run.submitted, run.started,
+            run.attempt_start, run.finished, run.first, run.last, run.user, _encode(sorted(run.workers)), run.worker,
+            None if run.progress is None else _encode(progress_fields(run.progress)), run.message, None,
+            int(run.redelivered), run.base + len(run.events), _encode(dump_run(run)))
 
 
-def _ms(when: When) -> int:
-    """Milliseconds since the epoch of a datetime, ISO text or milliseconds; None is now."""
-    if when is None:
-        return int(datetime.now(timezone.utc).timestamp() * 1000)
-    if type(when) is int:
-        return when
-    found = to_ms(when)
-    if found is None:
-        raise ValueError("not a time: %r (give an ISO 8601 time such as 2024-05-01T12:00:00Z)" % (when,))
-    return found
+def _iso(ms: Optional[int]) -> Optional[str]:
+    return None if ms is None else ms_to_iso(ms)
 
 
-def _datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+def _chunks(values: List[Any]) -> Iterator[List[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _text_of(event: Any) -> str:
+    """The JSON text of a document that came as an object (values JSON has no type for as text)."""
+    try:
+        return json.dumps(event, default=str)
+    except (ValueError, TypeError, RecursionError):
+        try:
+            return repr(event)
+        except RecursionError:
+            return "<a %s nested too deeply to write>" % type(event).__name__
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _fault(path: str, exc: BaseException) -> StoreError:
+    """The error of a write that failed through a fault of the database itself, naming it."""
+    return StoreError("could not write to %s (%s: %s): check the disk and the file"
+                      % (path, type(exc).__name__, exc))
