@@ -170,7 +170,7 @@ def test_raw_events_are_a_jobs_own_documents_in_arrival_order_logs_included(stor
     assert store.raw_events("job-1") == [events[0], events[1], events[3]]
 
 
-def test_job_events_are_numbered_and_chosen_by_kind_by_what_came_after_and_by_the_last_ones(store):
+def test_job_events_are_numbered_and_chosen_by_kind_by_what_came_after_and_by_number(store):
     events = [tap_status("job-1", "StatusMessage.start", 0), tap_log("job-1", 1, message="one"),
               tap_status("job-2", "StatusMessage.start", 1), tap_log("job-1", 2, message="two"),
               tap_status("job-1", "StatusMessage.done", 3)]
@@ -182,7 +182,8 @@ def test_job_events_are_numbered_and_chosen_by_kind_by_what_came_after_and_by_th
     assert seqs == sorted(seqs)
     assert [event for _, _, event in store.job_events("job-1", kinds=("log",))] == [events[1], events[3]]
     assert [event for _, _, event in store.job_events("job-1", after=seqs[1])] == [events[3], events[4]]
-    assert [event for _, _, event in store.job_events("job-1", kinds=("log",), last=1)] == [events[3]]
+    assert [event for _, _, event in store.job_events("job-1", kinds=("log",), limit=1)] == [events[1]]
+    assert [event for _, _, event in store.job_events("job-1", kinds=("log",), limit=1, newest=True)] == [events[3]]
     assert store.job_events("no-such-job") == []
 
 

@@ -227,24 +227,25 @@ class Store:
         return [json.loads(body) for body, in rows]
 
     def job_events(self, job_id: str, *, after: int = 0, kinds: Optional[Sequence[str]] = None,
-                   last: Optional[int] = None) -> List[Tuple[int, str, Dict[str, Any]]]:
+                   limit: Optional[int] = None, newest: bool = False) -> List[Tuple[int, str, Dict[str, Any]]]:
         """(seq, kind, event) of the raw events whose own job id is ``job_id``, in arrival order.
 
         Only those stored after the event numbered ``after``, of the ``kinds`` given (``status``,
-        ``document``, ``log``: all by default), and of those the ``last`` ones when given: what a
-        page needs to show a job's log lines, or to follow it as events arrive.
+        ``document``, ``log``: all by default), and at most ``limit`` of them: the first ones, or
+        with ``newest`` the last ones.  What a page needs to show a job's log lines, or to follow
+        it as events arrive.
         """
         sql = "SELECT seq, kind, body FROM events WHERE job_id = ? AND seq > ?"
         args: List[Any] = [job_id, after]
         if kinds is not None:
             sql += " AND kind IN (%s)" % ", ".join("?" * len(kinds))
             args.extend(kinds)
-        sql += " ORDER BY seq DESC" if last is not None else " ORDER BY seq"
-        if last is not None:
-            sql += " LIMIT %d" % int(last)
+        sql += " ORDER BY seq DESC" if newest else " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT %d" % int(limit)
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        if last is not None:
+        if newest:
             rows.reverse()
         return [(seq, kind, json.loads(body)) for seq, kind, body in rows]
 
