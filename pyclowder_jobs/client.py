@@ -1,6 +1,6 @@
 """A client of the progress API of ``pyclowder-jobs serve``, for workers that are not extractors.
 
-Each call is one HTTP request (a form POST with the server's token, see ``docs/tools.rst``), so a
+Each call is one HTTP request (a form POST with the server's token, see ``docs/web.rst``), so a
 worker reports its progress into the same page as the extractors' jobs::
 
     from pyclowder_jobs.client import ProgressClient
