@@ -28,7 +28,11 @@ def clean(value: Any) -> str:
 
 def _finalize(value: Any) -> Any:
     """What a template shows of ``value``: cleaned, and at most :data:`MAX_TEXT` characters of it."""
-    if isinstance(value, Markup):
+    kind = type(value)
+    if kind is str:
+        if len(value) <= MAX_TEXT and _FORBIDDEN.search(value) is None:  # most values: nothing to do
+            return value
+    elif kind is int or kind is Markup:
         return value
     text = clean(value)
     if len(text) > MAX_TEXT:

@@ -11,7 +11,6 @@ pure: ``app.py`` reads the store and calls them; ``templates/`` holds the markup
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
@@ -38,6 +37,8 @@ PROGRESS_PREFIX = "progress:"
 _KNOWN_STATUS = frozenset(STATES)
 #: pyClowder's ``StatusMessage.<member>: `` before a message: the status badge already says it.
 _PREFIX = re.compile(r"\AStatusMessage\.[a-z]+: ")
+#: What the index says of a fact that is missing for a reason :func:`reasons` does not name.
+_UNKNOWN = dict.fromkeys(("started", "elapsed", "user", "workers", "progress"), "not recorded")
 _LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 
 #: Why a job has no SUBMITTED event, by where its events came from.
@@ -52,6 +53,17 @@ NO_SUBMITTED = {
 NOT_RECORDED = "not recorded \u2014 %s"
 
 Hosts = Mapping[str, Tuple[Optional[str], Optional[int]]]
+
+
+class Row(dict):
+    """A dict whose keys templates read as attributes (``row.status``) without a failed attribute
+    look-up first: the index renders several of them per job."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 # -- facts and their reasons ------------------------------------------------------------------
@@ -134,7 +146,7 @@ def job_url(job_id: str, base: str = "") -> str:
 def status_view(status: Any) -> Dict[str, str]:
     """A status badge: its text and CSS class (``other`` for a status the fold does not know)."""
     name = clean(status)
-    return {"name": name or "?", "css": name.lower() if name in _KNOWN_STATUS else "other"}
+    return Row(name=name or "?", css=name.lower() if name in _KNOWN_STATUS else "other")
 
 
 def worker_label(worker: Any, hosts: Hosts) -> str:
@@ -147,7 +159,7 @@ def worker_label(worker: Any, hosts: Hosts) -> str:
 
 def workers_view(workers: Any, hosts: Hosts) -> List[Dict[str, str]]:
     """Each worker's label and full id (for its tooltip)."""
-    return [{"label": worker_label(worker, hosts), "id": clean(worker)} for worker in _listed(workers)]
+    return [Row(label=worker_label(worker, hosts), id=clean(worker)) for worker in _listed(workers)]
 
 
 def hosts_of(events: Iterable[Any]) -> Dict[str, Tuple[Optional[str], Optional[int]]]:
@@ -171,7 +183,7 @@ def progress_bar(job: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
         return None
     done, total, unit = progress.get("done"), progress.get("total"), progress.get("unit")
     label = _figure(done)
-    bar: Dict[str, Any] = {"value": None, "max": None, "percent": None}
+    bar = Row(value=None, max=None, percent=None)
     if _is_number(total) and total > 0:
         share = min(1.0, max(0.0, done / total))
         label = "%s/%s" % (_figure(done), _figure(total))
@@ -197,12 +209,11 @@ def job_row(job: Mapping[str, Any], hosts: Hosts, base: str = "") -> Dict[str, A
     if len(message) > MESSAGE_LIMIT:
         message = message[:MESSAGE_LIMIT - 1] + "\u2026"
     attempts = job.get("attempts")
-    return {"id": job_id, "url": job_url(job_id, base), "status": status_view(job.get("status")),
-            "flags": _flags(job), "started": when(job.get("started")), "elapsed": duration(job.get("elapsed")),
-            "user": clean(job.get("user")), "attempts": attempts if type(attempts) is int else "",
-            "workers": workers_view(job.get("workers"), hosts), "progress": progress_bar(job),
-            "message": message, "why": defaultdict(lambda: "not recorded", reasons(job)),
-            "running": job.get("status") not in TERMINAL}
+    return Row(id=job_id, url=job_url(job_id, base), status=status_view(job.get("status")),
+               flags=_flags(job), started=when(job.get("started")), elapsed=duration(job.get("elapsed")),
+               user=clean(job.get("user")), attempts=attempts if type(attempts) is int else "",
+               workers=workers_view(job.get("workers"), hosts), progress=progress_bar(job),
+               message=message, why=Row(_UNKNOWN, **reasons(job)), running=job.get("status") not in TERMINAL)
 
 
 def group(jobs: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
@@ -217,8 +228,8 @@ def group(jobs: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
         entry["name"] = entry["name"] or resource_view(job)["name"]
         extractor = job.get("extractor")
         entry["extractors"].setdefault(None if extractor is None else clean(extractor), []).append(job)
-    return [{"id": entry["id"], "name": entry["name"],
-             "extractors": [{"name": name, "jobs": members} for name, members in entry["extractors"].items()]}
+    return [Row(id=entry["id"], name=entry["name"],
+                extractors=[Row(name=name, jobs=members) for name, members in entry["extractors"].items()])
             for entry in grouped.values()]
 
 
@@ -386,9 +397,9 @@ def _flags(job: Mapping[str, Any]) -> List[Tuple[str, str]]:
     return flags
 
 
-def _event_list(job: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+def _event_list(job: Mapping[str, Any]) -> List[Dict[str, Any]]:
     events = job.get("events")
-    return [event for event in events if isinstance(event, Mapping)] if type(events) is list else []
+    return [event for event in events if type(event) is dict] if type(events) is list else []
 
 
 def _listed(value: Any) -> List[Any]:
