@@ -11,6 +11,7 @@ pure: ``app.py`` reads the store and calls them; ``templates/`` holds the markup
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
@@ -53,6 +54,8 @@ NO_SUBMITTED = {
 NOT_RECORDED = "not recorded \u2014 %s"
 
 Hosts = Mapping[str, Tuple[Optional[str], Optional[int]]]
+#: No worker's host known (a read-only default).
+NO_HOSTS: Hosts = MappingProxyType({})
 
 
 class Row(dict):
@@ -250,7 +253,7 @@ def log_line(seq: int, event: Mapping[str, Any], hosts: Hosts) -> Dict[str, Any]
 # -- pages and fragments ----------------------------------------------------------------------
 
 def index_page(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int = 0, limit: int = 100,
-               filters: Optional[Mapping[str, str]] = None, hosts: Hosts = {}, base: str = "",
+               filters: Optional[Mapping[str, str]] = None, hosts: Hosts = NO_HOSTS, base: str = "",
                live: str = "") -> str:
     """The index: ``jobs`` (one page of them, newest first) grouped by resource, then extractor.
 
@@ -265,7 +268,7 @@ def index_page(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int = 0
 
 
 def jobs_fragment(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int = 0, limit: int = 100,
-                  filters: Optional[Mapping[str, str]] = None, hosts: Hosts = {}, base: str = "") -> str:
+                  filters: Optional[Mapping[str, str]] = None, hosts: Hosts = NO_HOSTS, base: str = "") -> str:
     """The part of the index that a live update replaces: the summary, the groups and the paging."""
     filters = {key: value for key, value in (filters or {}).items() if value}
     return render("_jobs.html", base=base, **jobs_context(jobs, total=total, offset=offset, limit=limit,
@@ -288,7 +291,7 @@ def jobs_context(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int, 
 
 
 def job_page(job: Mapping[str, Any], series: Mapping[str, List[Point]], logs: Sequence[Dict[str, Any]] = (), *,
-             hosts: Hosts = {}, base: str = "", live: str = "", level: str = "", more_logs: bool = False,
+             hosts: Hosts = NO_HOSTS, base: str = "", live: str = "", level: str = "", more_logs: bool = False,
              title: str = "Job") -> str:
     """One job: its facts, the per-worker chart (inline SVG), its log lines, attempts and events.
 
@@ -304,7 +307,7 @@ def job_page(job: Mapping[str, Any], series: Mapping[str, List[Point]], logs: Se
                   **job_context(job, series, hosts=hosts, base=base, title=title))
 
 
-def job_fragment(job: Mapping[str, Any], series: Mapping[str, List[Point]], *, hosts: Hosts = {},
+def job_fragment(job: Mapping[str, Any], series: Mapping[str, List[Point]], *, hosts: Hosts = NO_HOSTS,
                  base: str = "", title: str = "Job") -> str:
     """The part of the job page that a live update replaces: everything but the log lines."""
     return render("_job.html", base=base, **job_context(job, series, hosts=hosts, base=base, title=title))
