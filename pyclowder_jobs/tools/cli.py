@@ -22,8 +22,10 @@ from pyclowder_jobs.tools.timefmt import duration
 
 DEFAULT_DB = "pyclowder-jobs.sqlite"
 
-RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library: install them with "
-                "pip install 'pyclowder-jobs[tools]'")
+RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library (and `serve` starlette, uvicorn and jinja2): "
+                "install them with pip install 'pyclowder-jobs[tools]'")
+#: The libraries of the ``tools`` extra: a missing one is reported with :data:`RICH_MISSING`.
+TOOLS_MODULES = ("rich", "starlette", "uvicorn", "jinja2", "markupsafe", "anyio")
 
 
 class Command(NamedTuple):
@@ -71,7 +73,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("pyclowder-jobs %s: %s" % (args.command, exc), file=sys.stderr)
         return 2
     except ImportError as exc:
-        if (exc.name or "").split(".")[0] != "rich":
+        if (exc.name or "").split(".")[0] not in TOOLS_MODULES:
             raise
         print("pyclowder-jobs %s: %s" % (args.command, RICH_MISSING), file=sys.stderr)
         return 2
@@ -417,15 +419,20 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
-    from pyclowder_jobs.tools.web.httpd import add_options
     _db_option(parser)
-    add_options(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default %(default)s; 0: any free port)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a host name the server answers to, besides the loopback names and the address it "
+                             "listens on (repeat it for more; .example.org allows its subdomains; * any name)")
+    parser.add_argument("--create", action="store_true", help="create the store if FILE does not exist")
 
 
-@command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts), and the "
-         "progress-service API for any program (127.0.0.1:8080 by default)", _configure_serve)
+@command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts, log lines), and the "
+         "progress-service API for any program (127.0.0.1:8080 by default; writes need the token it prints, "
+         "or $PYCLOWDER_JOBS_TOKEN)", _configure_serve)
 def serve(args: argparse.Namespace) -> int:
-    from pyclowder_jobs.tools.web.httpd import run
+    from pyclowder_jobs.tools.web.serve import run
     return run(args)
 
 

@@ -226,6 +226,34 @@ class Store:
             rows = self._db.execute("SELECT body FROM events WHERE job_id = ? ORDER BY seq", (job_id,)).fetchall()
         return [json.loads(body) for body, in rows]
 
+    def job_events(self, job_id: str, *, after: int = 0, kinds: Optional[Sequence[str]] = None,
+                   limit: Optional[int] = None, newest: bool = False) -> List[Tuple[int, str, Dict[str, Any]]]:
+        """(seq, kind, event) of the raw events whose own job id is ``job_id``, in arrival order.
+
+        Only those stored after the event numbered ``after``, of the ``kinds`` given (``status``,
+        ``document``, ``log``: all by default), and at most ``limit`` of them: the first ones, or
+        with ``newest`` the last ones.  What a page needs to show a job's log lines, or to follow
+        it as events arrive.
+        """
+        sql = "SELECT seq, kind, body FROM events WHERE job_id = ? AND seq > ?"
+        args: List[Any] = [job_id, after]
+        if kinds is not None:
+            sql += " AND kind IN (%s)" % ", ".join("?" * len(kinds))
+            args.extend(kinds)
+        sql += " ORDER BY seq DESC" if newest else " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT %d" % int(limit)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        if newest:
+            rows.reverse()
+        return [(seq, kind, json.loads(body)) for seq, kind, body in rows]
+
+    def last_seq(self) -> int:
+        """The number of the latest stored event (0 for none): it grows with every event stored."""
+        with self._lock:
+            return self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+
     def heartbeats(self) -> List[Dict[str, Any]]:
         """The latest heartbeat of each worker."""
         with self._lock:
