@@ -183,7 +183,7 @@ def test_the_console_script_is_installed_and_runs(db):
 def test_no_subcommand_prints_the_help_and_exits_2(capsys):
     code, out, _ = run(capsys)
     assert code == 2
-    assert "watch" in out and "demo" in out
+    assert "submit" in out and "watch" in out
 
 
 def test_an_unknown_option_exits_2(db, capsys):
@@ -193,7 +193,7 @@ def test_an_unknown_option_exits_2(db, capsys):
 
 
 def test_the_exit_codes_are_documented_in_the_module():
-    for told in ("* 0:", "* 2: a usage problem", "unknown job", "* 130:"):
+    for told in ("* 0:", "* 1: ``submit`` only", "* 2: a usage problem", "unknown job", "* 130:"):
         assert told in cli.__doc__
 
 

@@ -1,4 +1,4 @@
-"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, serve, demo.
+"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, submit, serve, demo.
 
 Each subcommand is one function registered with :func:`command`, next to a function that adds
 its options; a new one (``serve``, ``demo``) is one more such pair, here or in a module imported
@@ -6,9 +6,10 @@ at the end of this file.
 
 Exit codes, the same for every subcommand:
 
-* 0: done;
+* 0: done (``submit``: every job succeeded, or was skipped by the extractor's ``check_message``);
+* 1: ``submit`` only: a job failed, or did not end within ``--timeout``;
 * 2: a usage problem, told in one line on stderr: a bad option or argument, an unknown job
-  (``show``), a missing database or file, a broker that cannot be reached;
+  (``show``), a missing database or file, a broker that cannot be reached, no such queue (``submit``);
 * 130: interrupted with Ctrl-C.
 """
 
@@ -110,13 +111,14 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
                         help="the SQLite database (default: %s in the current directory)" % DEFAULT_DB)
 
 
-def _broker_options(parser: argparse.ArgumentParser) -> None:
+def _broker_options(parser: argparse.ArgumentParser, bind: bool = True) -> None:
     parser.add_argument("--rabbitmq-uri", default=os.environ.get("RABBITMQ_URI", DEFAULT_URI), metavar="URI",
                         help="the broker (default: $RABBITMQ_URI, else %s)" % DEFAULT_URI.replace("%", "%%"))
     parser.add_argument("--exchange", default=DEFAULT_EXCHANGE,
                         help="the tap exchange (default: %s)" % DEFAULT_EXCHANGE)
-    parser.add_argument("--bind", action="append", metavar="KEY",
-                        help="a binding key, e.g. 'ncsa.wordcount.*' (repeatable; default: '#', everything)")
+    if bind:
+        parser.add_argument("--bind", action="append", metavar="KEY",
+                            help="a binding key, e.g. 'ncsa.wordcount.*' (repeatable; default: '#', everything)")
 
 
 def _json(data: Any) -> None:
@@ -437,6 +439,48 @@ def watch(args: argparse.Namespace) -> int:
     Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(
         console, seconds=args.once, finished=args.finished, wide=args.wide)
     return 0
+
+
+# submit ---------------------------------------------------------------------------------------
+
+def _configure_submit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="files to send, one job each")
+    parser.add_argument("--queue", required=True,
+                        help="the extractor's queue: its extractor_info.json name, or its RABBITMQ_QUEUE")
+    parser.add_argument("--clowder", type=int, choices=(1, 2), default=1,
+                        help="the shape of the requests: Clowder v1 (default) or v2. The stand-in answers the "
+                             "v1 and the v2 API either way (pyClowder 3 picks its API from CLOWDER_VERSION)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="one of the request's parameters; VALUE is read as JSON when it is JSON (4, true, "
+                             "\"text\"), else as text (repeatable)")
+    parser.add_argument("--parameters", metavar="JSON", help="the request's parameters as one JSON object")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="how long to wait for every job to end (default 300)")
+    _broker_options(parser, bind=False)
+    parser.add_argument("--listen", default="127.0.0.1", metavar="HOST[:PORT]",
+                        help="where the stand-in Clowder serves the files (default 127.0.0.1, any free port)")
+    parser.add_argument("--url", metavar="URL",
+                        help="the stand-in's address as the extractor reaches it, when it is not the listening "
+                             "one (an extractor in a container: e.g. --listen 0.0.0.0:8000 --url "
+                             "http://host.docker.internal:8000/)")
+
+
+@command("submit", "test an extractor without a Clowder: serve local files, send the extractor a request for "
+         "each, print its replies, progress and log lines as they come, exit 0 when every job succeeded",
+         _configure_submit)
+def submit(args: argparse.Namespace) -> int:
+    """Send the files to the extractor's queue and follow their jobs to their end."""
+    from pyclowder_jobs.tools.submit import Submission, UsageError, parse_parameters
+    from pyclowder_jobs.tools.terminal import text
+    console = _console()
+    try:
+        submission = Submission(args.files, args.queue, uri=args.rabbitmq_uri, clowder_version=args.clowder,
+                                parameters=parse_parameters(args.param, args.parameters), timeout=args.timeout,
+                                exchange=args.exchange, listen=args.listen, url=args.url, write=console.print,
+                                note=lambda line: console.print(text(line)))
+        return submission.run()
+    except UsageError as exc:
+        raise Failure(str(exc)) from None
 
 
 # serve ----------------------------------------------------------------------------------------
