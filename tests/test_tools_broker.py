@@ -21,7 +21,7 @@ from pyclowder_jobs.server import group_events
 from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store, StoreError
 from pyclowder_jobs.tools.recorder import Recorder
-from tools_builders import finished_job, newest_first
+from tools_builders import finished_job, newest_first, tap_heartbeat, tap_status
 
 pytestmark = pytest.mark.broker
 
@@ -223,6 +223,26 @@ def test_watch_once_shows_running_jobs_with_progress_recent_finishes_and_workers
     assert slow in running and "/6 steps" in running
     assert quick in finished and "SUCCEEDED" in finished
     assert "Workers (1)" in workers and "ago" in workers
+
+
+def test_watch_prints_one_tap_event_full_of_markup_and_escape_sequences_as_text(broker):
+    watch = subprocess.Popen(command("watch", "--once", "5", "--bind", broker.queue + ".#",
+                                     "--rabbitmq-uri", RABBITMQ_URI),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, COLUMNS="250"))
+    time.sleep(2.0)  # the watcher binds its queue
+    event = tap_status(objectid(), "StatusMessage.start", 0, extractor="[/bold]",
+                       worker="\x1b]0;title\x07\x1b[2Jworker-\ud800", message="\x1b]52;c;ZXZpbA==\x07[i]x[/i]")
+    beat = tap_heartbeat("\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\", 0)
+    beat["tracking"]["host"] = "[i]host[/i]\x9b31m"
+    for kind, body in (("status", event), ("heartbeat", beat)):
+        broker.channel.basic_publish(exchange="pyclowder.jobs", routing_key="%s.%s" % (broker.queue, kind),
+                                     body=json.dumps(event if kind == "status" else body))
+    out, err = watch.communicate(timeout=60)
+
+    assert watch.returncode == 0, err
+    shown = out.decode("utf-8")
+    assert "[/bold]" in shown and "[i]host[/i]" in shown and "link" in shown and "Workers (1)" in shown
+    assert not any(escape in shown for escape in ("\x1b", "\x07", "\x9b"))
 
 
 def test_watch_with_an_unreachable_broker_exits_2_naming_it(tmp_path):
