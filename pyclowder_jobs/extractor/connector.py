@@ -14,7 +14,7 @@ from typing import Any
 import pika
 from pyclowder.connectors import RabbitMQConnector
 
-from pyclowder_jobs.extractor import logs, request
+from pyclowder_jobs.extractor import compat, logs, request
 from pyclowder_jobs.extractor.heartbeat import TrackedBroadcast
 from pyclowder_jobs.extractor.handler import TrackedHandler, forward_job_logs_to_tap
 from pyclowder_jobs.extractor.settings import Settings
@@ -45,22 +45,10 @@ class JobTrackingMixin:
         self.channel.basic_qos(prefetch_count=1)
         self.channel.queue_declare(queue=self.rabbitmq_queue, durable=True)
         self.channel.queue_declare(queue="error." + self.rabbitmq_queue, durable=True)
-        self._bind_exchange()
+        compat.bind_exchange(self)
         self.tap = open_tap(self.connection, self.tracking_settings.tap_exchange, self.extractor_info["name"])
         self.announcer = TrackedBroadcast(self, self.tracking_worker, self.tracking_settings.tap_exchange)
         self.announcer.start_thread()
-
-    def _bind_exchange(self) -> None:
-        """pyClowder 2.x binds the queue to ``rabbitmq_exchange`` when one is set; 3.x has no exchange."""
-        exchange = getattr(self, "rabbitmq_exchange", None)
-        if not exchange:
-            return
-        self.channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
-        keys = self.rabbitmq_key or []
-        for key in [keys] if isinstance(keys, str) else keys:
-            self.channel.queue_bind(queue=self.rabbitmq_queue, exchange=exchange, routing_key=key)
-        self.channel.queue_bind(queue=self.rabbitmq_queue, exchange=exchange,
-                                routing_key="extractors." + self.extractor_name)
 
     def on_message(self, channel: Any, method: Any, header: Any, body: bytes) -> None:
         """Give the message its job id, then process it in a tracked handler."""
