@@ -78,7 +78,8 @@ class JobTrackingMixin:
         json_body = incoming.body
         if "routing_key" not in json_body and method.routing_key:
             json_body["routing_key"] = method.routing_key
-        job = Job(incoming.job_id, incoming.resource_id, incoming.attempt, bool(method.redelivered))
+        job = Job(incoming.job_id, incoming.resource_id, incoming.attempt, bool(method.redelivered),
+                  resource_name=incoming.resource_name)
         return TrackedHandler(job, self.tracking_worker, self._wake_connector_thread, self.tap,
                               json_body.get("secretKey"), self.tracking_settings.progress_interval,
                               # pyClowder's RabbitMQHandler arguments, as its on_message passes them

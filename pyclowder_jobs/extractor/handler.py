@@ -59,7 +59,7 @@ class TrackedHandler(RabbitMQHandler):
         super().__init__(*handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
-        self._tracking = worker.tracking_template(job.attempt, job.redelivered)
+        self._tracking = worker.tracking_template(job.attempt, job.redelivered, job.resource_name)
         self._wake_connector = wake
         self._tap = tap
         self._tap_events: List[Tuple[str, str]] = []
