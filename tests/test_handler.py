@@ -174,6 +174,33 @@ def test_the_handler_arguments_the_connector_passes_by_position_are_pyclowders()
                                 "ssl_verify", "mounted_paths", "clowder_url", "method", "header", "body"]
 
 
+class Tap:
+    """Records what the connector publishes to the event tap."""
+
+    def __init__(self):
+        self.events = []
+
+    def publish(self, kind, body):
+        self.events.append((kind, json.loads(body)))
+
+
+def test_each_record_of_the_jobs_thread_at_or_above_its_loggers_level_reaches_the_tap_once():
+    alone = logging.getLogger("test.handler.alone")
+    alone.propagate = False  # no root handler is needed to see its records
+    alone.setLevel(logging.INFO)
+
+    def process(connector, host, key, resource, parameters):
+        alone.info("counted %s", "once")
+        alone.debug("below the level")
+
+    connector, channel = make_connector(process), Channel()
+    connector.tap = Tap()
+    deliver(connector, channel, dict(BODY, filename="report.csv"))
+    logs = [event for kind, event in connector.tap.events if kind == "log" and event["logger"] == alone.name]
+    assert [event["message"] for event in logs] == ["counted once"]
+    assert logs[0]["tracking"]["resource_name"] == "report.csv"
+
+
 def test_a_jobs_replies_carry_the_requests_file_name_and_are_still_accepted_by_both_clowders():
     channel = Channel()
     deliver(make_connector(lambda *args: None), channel, dict(BODY, filename="r\u00e9sum\u00e9 " + "n" * 300))

@@ -4,11 +4,18 @@
 over ``connect`` (to send tracked heartbeats) and ``on_message`` (to give the message its job id
 before the job thread starts, then run it in a :class:`~pyclowder_jobs.extractor.handler.TrackedHandler`).
 Whenever its own code fails, it hands the message to pyClowder's ``on_message`` unchanged.
+
+A connector leaves logging's handlers and formatters alone: it only needs the ``Logger.makeRecord``
+hook of :mod:`~pyclowder_jobs.extractor.logs`, which it holds from its making until it is
+garbage-collected (for an extractor, until the process ends). ``%(job_id)s`` is the application's
+to put in its format; :func:`~pyclowder_jobs.extractor.patch.enable` adds it to pyClowder's
+default format.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 import pika
@@ -16,7 +23,7 @@ from pyclowder.connectors import RabbitMQConnector
 
 from pyclowder_jobs.extractor import compat, logs, request
 from pyclowder_jobs.extractor.heartbeat import TrackedBroadcast
-from pyclowder_jobs.extractor.handler import TrackedHandler, forward_job_logs_to_tap
+from pyclowder_jobs.extractor.handler import TrackedHandler
 from pyclowder_jobs.extractor.settings import Settings
 from pyclowder_jobs.extractor.tap import open_tap
 from pyclowder_jobs.extractor.worker import Job, Worker
@@ -34,9 +41,8 @@ class JobTrackingMixin:
         self.tap = None
         self._wake_pending = False
         logs.install()
-        logs.show_job_id_in_default_format()
-        if self.tracking_settings.tap_exchange:
-            forward_job_logs_to_tap()
+        # Not at exit: daemon threads may still log then, with formats that show the job id.
+        weakref.finalize(self, logs.uninstall).atexit = False
 
     def connect(self) -> None:
         """Connect as pyClowder does, with a tracked heartbeat in place of pyClowder's."""
