@@ -373,7 +373,8 @@ def _logging_state():
     """What a connector can change in logging for the whole process, to be put back later.
 
     ``Logger.makeRecord``, the log record factory and the root handlers' formatters: the tracked
-    connector adds the job id to every record and to pyClowder's default format.
+    connector adds the job id to every record (it leaves handlers and formatters alone, but a
+    path's chunks must not depend on that).
     """
     formatters = [(handler, handler.formatter) for handler in logging.getLogger().handlers]
     return logging.Logger.makeRecord, logging.getLogRecordFactory(), formatters

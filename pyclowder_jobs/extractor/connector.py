@@ -4,19 +4,26 @@
 over ``connect`` (to send tracked heartbeats) and ``on_message`` (to give the message its job id
 before the job thread starts, then run it in a :class:`~pyclowder_jobs.extractor.handler.TrackedHandler`).
 Whenever its own code fails, it hands the message to pyClowder's ``on_message`` unchanged.
+
+A connector leaves logging's handlers and formatters alone: it only needs the ``Logger.makeRecord``
+hook of :mod:`~pyclowder_jobs.extractor.logs`, which it holds from its making until it is
+garbage-collected (for an extractor, until the process ends). ``%(job_id)s`` is the application's
+to put in its format; :func:`~pyclowder_jobs.extractor.patch.enable` adds it to pyClowder's
+default format.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 
 import pika
 from pyclowder.connectors import RabbitMQConnector
 
-from pyclowder_jobs.extractor import logs, request
+from pyclowder_jobs.extractor import compat, logs, request
 from pyclowder_jobs.extractor.heartbeat import TrackedBroadcast
-from pyclowder_jobs.extractor.handler import TrackedHandler, forward_job_logs_to_tap
+from pyclowder_jobs.extractor.handler import TrackedHandler
 from pyclowder_jobs.extractor.settings import Settings
 from pyclowder_jobs.extractor.tap import open_tap
 from pyclowder_jobs.extractor.worker import Job, Worker
@@ -34,9 +41,8 @@ class JobTrackingMixin:
         self.tap = None
         self._wake_pending = False
         logs.install()
-        logs.show_job_id_in_default_format()
-        if self.tracking_settings.tap_exchange:
-            forward_job_logs_to_tap()
+        # Not at exit: daemon threads may still log then, with formats that show the job id.
+        weakref.finalize(self, logs.uninstall).atexit = False
 
     def connect(self) -> None:
         """Connect as pyClowder does, with a tracked heartbeat in place of pyClowder's."""
@@ -45,22 +51,10 @@ class JobTrackingMixin:
         self.channel.basic_qos(prefetch_count=1)
         self.channel.queue_declare(queue=self.rabbitmq_queue, durable=True)
         self.channel.queue_declare(queue="error." + self.rabbitmq_queue, durable=True)
-        self._bind_exchange()
+        compat.bind_exchange(self)
         self.tap = open_tap(self.connection, self.tracking_settings.tap_exchange, self.extractor_info["name"])
         self.announcer = TrackedBroadcast(self, self.tracking_worker, self.tracking_settings.tap_exchange)
         self.announcer.start_thread()
-
-    def _bind_exchange(self) -> None:
-        """pyClowder 2.x binds the queue to ``rabbitmq_exchange`` when one is set; 3.x has no exchange."""
-        exchange = getattr(self, "rabbitmq_exchange", None)
-        if not exchange:
-            return
-        self.channel.exchange_declare(exchange=exchange, exchange_type="topic", durable=True)
-        keys = self.rabbitmq_key or []
-        for key in [keys] if isinstance(keys, str) else keys:
-            self.channel.queue_bind(queue=self.rabbitmq_queue, exchange=exchange, routing_key=key)
-        self.channel.queue_bind(queue=self.rabbitmq_queue, exchange=exchange,
-                                routing_key="extractors." + self.extractor_name)
 
     def on_message(self, channel: Any, method: Any, header: Any, body: bytes) -> None:
         """Give the message its job id, then process it in a tracked handler."""
@@ -90,7 +84,8 @@ class JobTrackingMixin:
         json_body = incoming.body
         if "routing_key" not in json_body and method.routing_key:
             json_body["routing_key"] = method.routing_key
-        job = Job(incoming.job_id, incoming.resource_id, incoming.attempt, bool(method.redelivered))
+        job = Job(incoming.job_id, incoming.resource_id, incoming.attempt, bool(method.redelivered),
+                  resource_name=incoming.resource_name)
         return TrackedHandler(job, self.tracking_worker, self._wake_connector_thread, self.tap,
                               json_body.get("secretKey"), self.tracking_settings.progress_interval,
                               # pyClowder's RabbitMQHandler arguments, as its on_message passes them

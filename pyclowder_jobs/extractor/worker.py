@@ -12,7 +12,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pyclowder_jobs.protocol.times import utc_millis
 from pyclowder_jobs.protocol.tracking import TrackingTemplate
@@ -23,7 +23,7 @@ MAX_TEMPLATES = 64
 
 @dataclass
 class Job:
-    """One message being processed: its id, attempt and timing."""
+    """One message being processed: its id, attempt, timing and the name of its resource."""
 
     job_id: str
     resource_id: Any
@@ -31,15 +31,17 @@ class Job:
     redelivered: bool = False
     started: float = field(default_factory=time.time)
     last_event: float = 0.0
+    #: The request's name for its resource, already capped (``protocol.tracking.capped_resource_name``), or None.
+    resource_name: Optional[str] = None
 
     def summary(self) -> Dict[str, Any]:
         """The job as listed in a heartbeat."""
-        return {
-            "job_id": self.job_id,
-            "resource_id": self.resource_id,
-            "started": utc_millis(self.started),
-            "last_event": utc_millis(self.last_event or self.started),
-        }
+        summary = {"job_id": self.job_id, "resource_id": self.resource_id}
+        if self.resource_name is not None:
+            summary["resource_name"] = self.resource_name
+        summary["started"] = utc_millis(self.started)
+        summary["last_event"] = utc_millis(self.last_event or self.started)
+        return summary
 
 
 class Worker:
@@ -64,12 +66,14 @@ class Worker:
         """The next number of this worker's event counter (status, progress and heartbeat)."""
         return next(self._seq)
 
-    def tracking_template(self, attempt: int, redelivered: bool) -> TrackingTemplate:
-        """The template of the ``tracking`` objects of this worker's jobs of one attempt.
+    def tracking_template(self, attempt: int, redelivered: bool,
+                          resource_name: Optional[str] = None) -> TrackingTemplate:
+        """The template of the ``tracking`` objects of a job of this worker.
 
-        Made once and shared by those jobs (it is never changed), since encoding its constant
-        part costs more than all the rest of a short job's tracking. Hostile retry counts cannot
-        make the cache grow without bound: it starts again when it is full.
+        The part shared by the jobs of one attempt is made once (it is never changed), since
+        encoding it costs more than all the rest of a short job's tracking; a job whose request
+        names its resource gets a copy with the name added. Hostile retry counts cannot make the
+        cache grow without bound: it starts again when it is full.
         """
         key = (attempt, redelivered)
         template = self._templates.get(key)
@@ -77,7 +81,7 @@ class Worker:
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
             template = self._templates[key] = TrackingTemplate(self.id, self.host, self.pid, attempt, redelivered)
-        return template
+        return template.named(resource_name)
 
     def job_started(self, job: Job) -> None:
         """List ``job`` in heartbeats until :meth:`job_ended`."""
