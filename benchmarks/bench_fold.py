@@ -1,13 +1,14 @@
-"""Fold speed of ``pyclowder_jobs.server`` against Celery's ``State.event`` (DESIGN 6).
+"""Fold speed of ``pyclowder_jobs.server`` against Celery's ``State.event``.
 
 Builds one deterministic stream (jobs x 5 events, 16 workers, interleaved in time; half the jobs
 send raw status replies with job ids and ``tracking``, half are legacy Clowder v1 documents in Mongo
 extended JSON without job ids), the same stream in Celery's event shape, and folds both in the
 same run, timing CPU time (the best of ``--repeat`` runs).  ``--stored`` makes the jobs with ids
-v1 documents with ``job_id`` instead, as Clowder v1 stores them.  Needs Celery
-(``pip install -e '.[bench]'``)::
+v1 documents with ``job_id`` instead, as Clowder v1 stores them; ``--bson`` makes every event a v1
+document as pymongo returns it (``bson.ObjectId`` ids, naive UTC ``datetime`` times), half with
+job ids and half without.  Needs Celery and pymongo (``pip install -e '.[bench]'``)::
 
-    python benchmarks/bench_fold.py [--events N] [--stored] [--repeat R]
+    python benchmarks/bench_fold.py [--events N] [--stored | --bson] [--repeat R] [--without-celery]
 """
 import argparse
 import gc
@@ -103,6 +104,31 @@ def make_ours(timeline, stored: bool = False):
     return stream
 
 
+def make_bson(timeline):
+    """The stream as pymongo reads it from Clowder v1's ``extractions``: ``ObjectId`` ids, naive UTC
+    ``datetime`` times to the millisecond; jobs with ids have ``job_id`` (and a ``user_id`` on their
+    SUBMITTED), legacy jobs have neither."""
+    from bson import ObjectId
+
+    epoch = datetime(1970, 1, 1)
+    user = ObjectId("7ad73603ab6d3ee946363bb9")
+    stream = []
+    for clock, (when, job, step) in enumerate(timeline):
+        doc = {
+            "_id": ObjectId("%08x%016x" % (int(when), clock)),
+            "file_id": ObjectId("%024x" % (0x5c8a6c70a1b2c3d4e5000000 + job % FILES)),
+            "extractor_id": EXTRACTORS[job % len(EXTRACTORS)],
+            "status": LEGACY_TEXTS[step],
+            "start": epoch + timedelta(milliseconds=int(when * 1000)),
+        }
+        if job % 2 == 0:
+            doc["job_id"] = ObjectId(job_id(job))
+            if step == 0:
+                doc.update(status="SUBMITTED", user_id=user)
+        stream.append(doc)
+    return stream
+
+
 def make_celery(timeline):
     """The same events as Celery task events (legacy jobs get a made-up uuid: Celery needs one)."""
     stream = []
@@ -139,15 +165,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500000, help="events in the stream (default 500,000)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each fold; the best counts")
-    parser.add_argument("--stored", action="store_true",
+    shapes = parser.add_mutually_exclusive_group()
+    shapes.add_argument("--stored", action="store_true",
                         help="jobs with ids as stored v1 documents instead of tracked replies")
+    shapes.add_argument("--bson", action="store_true",
+                        help="every event a v1 document as pymongo returns it (ObjectId, datetime)")
+    parser.add_argument("--without-celery", action="store_true",
+                        help="fold with pyclowder_jobs only (to compare two versions of it)")
     args = parser.parse_args()
 
-    from celery.events.state import State
-
     timeline = make_timeline(args.events, args.seed)
-    ours = make_ours(timeline, stored=args.stored)
-    celery = make_celery(timeline)
+    ours = make_bson(timeline) if args.bson else make_ours(timeline, stored=args.stored)
+    celery = [] if args.without_celery else make_celery(timeline)
     del timeline
     gc.collect()
     gc.freeze()  # the input streams stay out of every fold's garbage collections alike
@@ -156,7 +185,7 @@ def main() -> None:
     print("%d events, %d jobs, %d workers, jobs with ids as %s; Python %s on %s, %d cores; "
           "best CPU time of %d runs" % (
               count, count // EVENTS_PER_JOB, WORKERS,
-              "stored v1 documents" if args.stored else "tracked replies",
+              "pymongo's v1 documents" if args.bson else "stored v1 documents" if args.stored else "tracked replies",
               platform.python_version(), platform.machine(), os.cpu_count(), args.repeat))
 
     def fold_ours():
@@ -171,6 +200,8 @@ def main() -> None:
         assert len(index.jobs(now=now)) == count // EVENTS_PER_JOB
 
     def fold_celery():
+        from celery.events.state import State
+
         state = State(max_tasks_in_memory=count // EVENTS_PER_JOB, max_workers_in_memory=WORKERS * 2)
         fold = state.event
         for event in celery:
@@ -179,7 +210,7 @@ def main() -> None:
 
     ours_seconds = best_time(fold_ours, args.repeat)
     index_seconds = best_time(fold_live, args.repeat)
-    celery_seconds = best_time(fold_celery, args.repeat)
+    celery_seconds = None if args.without_celery else best_time(fold_celery, args.repeat)
 
     gc.collect()
     tracemalloc.start()
@@ -189,9 +220,10 @@ def main() -> None:
 
     print("group_events         %s" % rate(count, ours_seconds))
     print("JobIndex.add + jobs  %s" % rate(count, index_seconds))
-    print("Celery State.event   %s" % rate(count, celery_seconds))
-    print("ratio group_events / Celery: %.1fx   JobIndex / Celery: %.1fx" % (
-        celery_seconds / ours_seconds, celery_seconds / index_seconds))
+    if celery_seconds is not None:
+        print("Celery State.event   %s" % rate(count, celery_seconds))
+        print("ratio group_events / Celery: %.1fx   JobIndex / Celery: %.1fx" % (
+            celery_seconds / ours_seconds, celery_seconds / index_seconds))
     print("peak memory: group_events allocates at most %.0f MiB (tracemalloc); process peak RSS %.0f MiB"
           % (peak / 2 ** 20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 

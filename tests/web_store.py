@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional
 
 from pyclowder_jobs.server import group_events
-from pyclowder_jobs.server.events import job_id_text
+from pyclowder_jobs.server.readers import job_id_text
 
 
 class MemoryStore:

@@ -6,9 +6,9 @@ from ..protocol.times import ms_to_iso
 #: One event of a job: (id, time in ms, state, text, attempt).
 JobEvent = Tuple[Optional[str], int, str, str, int]
 
-#: The keys of ``Job.to_dict()`` (DESIGN 5.5 rule 8), in this order.
+#: The keys of ``Job.to_dict()`` (``docs/fold.rst``, rule 8), in this order.
 JOB_KEYS = (
-    "job_id", "synthetic", "ambiguous", "resource_id", "extractor", "status", "attempts",
+    "job_id", "synthetic", "ambiguous", "resource_id", "resource_name", "extractor", "status", "attempts",
     "submitted", "started", "finished", "last_update", "elapsed", "queue_wait", "run_time", "user",
     "workers", "progress", "message", "stale", "superseded_by", "events",
 )
@@ -46,6 +46,8 @@ class Job(NamedTuple):
     synthetic: bool
     ambiguous: bool
     resource_id: Optional[str]
+    #: The name of the request's file, as the latest tracked reply that named it said (else None).
+    resource_name: Optional[str]
     extractor: Optional[str]
     status: str
     attempts: int
@@ -91,7 +93,7 @@ class Job(NamedTuple):
                 for event_id, ts, state, text, attempt in self.event_records]
 
     def to_dict(self) -> Dict[str, Any]:
-        """The job as JSON-ready data with exactly the keys of DESIGN 5.5 rule 8."""
+        """The job as JSON-ready data with exactly the keys of :data:`JOB_KEYS` (``docs/fold.rst``, rule 8)."""
         return {key: getattr(self, key) for key in JOB_KEYS}
 
 

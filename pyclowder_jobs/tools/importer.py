@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-from pyclowder_jobs.server.events import normalise
+from pyclowder_jobs.server import normalise
 from pyclowder_jobs.tools.store import Store
 
 #: How many documents go into one transaction.

@@ -14,7 +14,7 @@ keys are *shared*.  A batch refolds its *component*: the job ids it names and th
 touches, grown through the stored events (a job on a shared key brings in that key, a shared key
 brings in every job on it) until nothing new comes in.  Those events are folded with
 ``group_events`` and the component's rows replaced.  Each event is normalised by the fold's own
-:func:`pyclowder_jobs.server.events.normalise` to learn its job id and key.
+:func:`pyclowder_jobs.server.normalise` to learn its job id and key.
 
 What depends on the moment of asking (LOST when heartbeats stop, ``stale``, the elapsed time of a
 running job) is refreshed when jobs are read: rows of unfinished jobs are refolded the same way as
@@ -23,7 +23,6 @@ of ``now``, with the latest heartbeat of each worker.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -32,11 +31,11 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
-from pyclowder_jobs.server import TERMINAL, group_events
-from pyclowder_jobs.server.collector import collections_paused
-from pyclowder_jobs.protocol.identity import id_text
+from pyclowder_jobs.protocol.identity import document_key
 from pyclowder_jobs.protocol.times import to_ms
-from pyclowder_jobs.server.events import EXTRA, EXTRACTOR, JOB_ID, RESOURCE, Heartbeat, job_id_text, normalise
+from pyclowder_jobs.protocol.tracking import is_log_line
+from pyclowder_jobs.server import TERMINAL, Heartbeat, StatusEvent, group_events, normalise
+from pyclowder_jobs.server.readers import job_id_text
 
 #: Kinds of stored events: only ``status`` (and v2 ``document``) rows feed the fold.
 STATUS, DOCUMENT, LOG, HEARTBEAT, REJECTED = "status", "document", "log", "heartbeat", "rejected"
@@ -131,14 +130,12 @@ class Store:
         Returns how many events were new.  ``now`` (default: the current time) is the moment the
         refolded rows are computed for.
         """
-        with collections_paused():
-            return self.add_prepared([_row(event) for event in events], now=now)
+        return self.add_prepared([_row(event) for event in events], now=now)
 
     def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
         """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
-        with collections_paused():
-            rows, malformed = prepare(bodies)
-            return self.add_prepared(rows, now=now), malformed
+        rows, malformed = prepare(bodies)
+        return self.add_prepared(rows, now=now), malformed
 
     def add_prepared(self, rows: Sequence[tuple], *, now: When = None) -> int:
         """Like :meth:`add_events` for rows made by :func:`prepare` (perhaps in another process)."""
@@ -156,7 +153,7 @@ class Store:
                     shared.add((resource, extractor))
         if not rows:
             return 0
-        with self._lock, collections_paused():
+        with self._lock:
             return self._write(rows, ids, keys, shared, fresh, _ms(now))
 
     def _write(self, rows: List[tuple], ids: Set[str], keys: Set[Key], shared: Set[Key],
@@ -439,47 +436,24 @@ def _row(event: Any, body: Optional[str] = None) -> tuple:
                           default=lambda value: converted.append(value) or str(value))
     job_id = resource = extractor = None
     share = False
-    if _is_log(event):  # a log line: kept for show and the charts, never a status
+    if is_log_line(event):  # a log line: kept for show and the charts, never a status
         kind = LOG
         job_id = job_id_text(event.get("job_id"))
-    elif type(found) is tuple:
+    elif type(found) is StatusEvent:
         kind = STATUS
-        job_id, resource, extractor = found[JOB_ID], found[RESOURCE], found[EXTRACTOR]
-        extra = found[EXTRA]
-        share = job_id is None or (extra is not None and extra[3])
+        job_id, resource, extractor = found.job_id, found.resource, found.extractor
+        share = job_id is None or found.redelivered
     elif type(found) is list:
         kind = DOCUMENT
-        job_id, resource, extractor = found[0][JOB_ID], found[0][RESOURCE], found[0][EXTRACTOR]
-    elif isinstance(found, Heartbeat):
+        job_id, resource, extractor = found[0].job_id, found[0].resource, found[0].extractor
+    elif type(found) is Heartbeat:
         kind = HEARTBEAT
     elif found is None:
         kind = LOG
     else:
         kind = REJECTED
-    return (_dedup_key(event), kind, job_id, resource, extractor, body, share,
+    return (document_key(event), kind, job_id, resource, extractor, body, share,
             json.loads(body) if converted else event)
-
-
-def _is_log(event: Any) -> bool:
-    """A log event of the tap (``tracking.kind`` is ``log``)."""
-    tracking = event.get("tracking") if isinstance(event, dict) else None
-    return isinstance(tracking, dict) and tracking.get("kind") == "log"
-
-
-def _dedup_key(event: Any) -> str:
-    """(worker, seq) for tap events, ``_id`` for stored documents, else a hash of canonical JSON."""
-    if isinstance(event, dict):
-        tracking = event.get("tracking")
-        if isinstance(tracking, dict) and type(tracking.get("seq")) is int:
-            worker = tracking.get("worker") if "extractor_id" in event else event.get("id")
-            if isinstance(worker, str) and worker:
-                return "w:%s:%d" % (worker, tracking["seq"])
-        if "_id" in event:
-            oid = id_text(event["_id"])
-            if oid:
-                return "id:" + oid
-    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), default=str)
-    return "h:" + hashlib.sha1(canonical.encode("utf-8", "replace")).hexdigest()
 
 
 def _fill(db: sqlite3.Connection, ids: Iterable[str], keys: Iterable[Key]) -> None:

@@ -64,7 +64,7 @@ def v1(status, seconds, *, job=None, resource=FILE, extractor=EXTRACTOR, user=No
 
 
 def reply(status, seconds, *, job=JOB, resource=FILE, extractor=EXTRACTOR, worker="w-1", seq=None,
-          attempt=1, redelivered=False, kind="status", progress=None, tracking=True):
+          attempt=1, redelivered=False, kind="status", progress=None, tracking=True, resource_name=None):
     """A raw status reply as the tracked extractor sends it (``tracking`` optional)."""
     message_type, _, message = status.partition(": ")
     body = {"file_id": resource, "extractor_id": extractor, "job_id": job, "status": status,
@@ -75,6 +75,8 @@ def reply(status, seconds, *, job=JOB, resource=FILE, extractor=EXTRACTOR, worke
                             "attempt": attempt, "redelivered": redelivered, "kind": kind}
         if progress is not None:
             body["tracking"]["progress"] = progress
+        if resource_name is not None:
+            body["tracking"]["resource_name"] = resource_name
     return body
 
 

@@ -149,7 +149,7 @@ def test_to_dict_has_exactly_the_contract_keys_and_is_json():
     found = job.to_dict()
 
     assert tuple(found) == JOB_KEYS
-    assert set(found) == {"job_id", "synthetic", "ambiguous", "resource_id", "extractor", "status",
+    assert set(found) == {"job_id", "synthetic", "ambiguous", "resource_id", "resource_name", "extractor", "status",
                           "attempts", "submitted", "started", "finished", "last_update", "elapsed",
                           "queue_wait", "run_time", "user", "workers", "progress", "message", "stale",
                           "superseded_by", "events"}
