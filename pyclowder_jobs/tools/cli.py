@@ -162,8 +162,8 @@ def record(args: argparse.Namespace) -> int:
     if status is not None:
         with status:
             summary = recorder.run(on_batch=lambda s: status.update(
-                "recorded %d events (%d new, %d duplicates, %d malformed)"
-                % (s.received, s.new, s.duplicates, s.malformed)))
+                "recorded %d events (%d new, %d duplicates, %d rejected)"
+                % (s.received, s.new, s.duplicates, s.rejected)))
     else:
         summary = recorder.run()
     print(summary.line(args.db), flush=True)
