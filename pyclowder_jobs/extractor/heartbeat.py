@@ -29,7 +29,7 @@ _HAS_OWNER = "clowder_email" in inspect.signature(RabbitMQBroadcast.__init__).pa
 class TrackedBroadcast(RabbitMQBroadcast):
     """Publishes a tracked heartbeat every ``heartbeat`` seconds from a daemon thread."""
 
-    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "") -> None:
+    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "", tap_persistent: bool = True) -> None:
         arguments = dict(rabbitmq_uri=connector.rabbitmq_uri, extractor_info=connector.extractor_info,
                          rabbitmq_queue=connector.rabbitmq_queue, heartbeat=connector.heartbeat)
         if _HAS_OWNER:
@@ -38,6 +38,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         self.id = worker.id
         self.tracking_worker = worker
         self.tap_exchange = tap_exchange
+        self.tap_persistent = tap_persistent
         self.tap = None
 
     def message(self) -> Dict[str, Any]:
@@ -52,7 +53,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         return message
 
     def send_heartbeat(self) -> None:
-        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"], self.tap_persistent)
         next_beat = time.monotonic()
         while self.thread:
             try:
@@ -77,7 +78,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         self.connection = pika.BlockingConnection(pika.URLParameters(self.rabbitmq_uri))
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange="extractors", exchange_type="fanout", durable=True)
-        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"], self.tap_persistent)
 
     def _close(self) -> None:
         try:

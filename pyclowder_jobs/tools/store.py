@@ -147,6 +147,8 @@ class Store:
             raise StoreError("cannot open the database %s (%s): check the path, or give another --db"
                              % (self.path, exc)) from exc
         self._cache: "OrderedDict[str, List[Any]]" = OrderedDict()
+        #: How many jobs' events this store keeps parsed in memory (about 5 kB a job of three documents).
+        self.cached_jobs = CACHED_JOBS
         self._version = -1
         self._lock = threading.RLock()  # one connection: its temporary tables are used by one call at a time
 
@@ -161,7 +163,11 @@ class Store:
             rows: List[tuple] = []
             refused: List[tuple] = []
             for event in events:
-                _admit(event, None, problem(event), rows, refused)
+                row, refusal = admit(event, None, problem(event))
+                if row is not None:
+                    rows.append(row)
+                else:
+                    refused.append(refusal)
             return self.add_prepared(rows, now=now, refused=refused, source=source)
 
     def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None,
@@ -192,7 +198,7 @@ class Store:
                    now: When = None) -> int:
         """Keep (raw text or bytes, reason) pairs that cannot be stored or folded in the rejected
         table; returns how many were new (a document rejected again is kept once)."""
-        refused = [_refusal(raw, reason) for raw, reason in documents]
+        refused = [rejection(raw, reason) for raw, reason in documents]
         with self._lock:
             return self._quarantine(refused, source, _ms(now)) if refused else 0
 
@@ -230,7 +236,7 @@ class Store:
             except _DATABASE_FAULTS as exc:
                 raise _fault(self.path, exc) from exc
             except Exception as exc:  # pylint: disable=broad-except
-                refused.append(_refusal(row[5], "the store could not write it (%s: %s)"
+                refused.append(rejection(row[5], "the store could not write it (%s: %s)"
                                         % (type(exc).__name__, storable_text(str(exc))[:200])))
         return added, refused
 
@@ -434,7 +440,7 @@ class Store:
             found.extend(fresh.get(job_id, ()))
             events.extend(found)
             cache[job_id] = found
-        while len(cache) > CACHED_JOBS:
+        while len(cache) > self.cached_jobs:
             cache.popitem(last=False)
         if keys:
             events.extend(json.loads(body) for body, in db.execute(
@@ -490,18 +496,22 @@ def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], List[tupl
             text = body.decode("utf-8") if type(body) is bytes else body
             event, reason = parse_whole(text)
         except UnicodeDecodeError as exc:
-            refused.append(_refusal(body, "not UTF-8 (%s at byte %d)" % (exc.reason, exc.start)))
+            refused.append(rejection(body, "not UTF-8 (%s at byte %d)" % (exc.reason, exc.start)))
             continue
         except ValueError as exc:
-            refused.append(_refusal(body, "not JSON (%s)" % (getattr(exc, "msg", None) or exc)))
+            refused.append(rejection(body, "not JSON (%s)" % (getattr(exc, "msg", None) or exc)))
             continue
         except RecursionError:
-            refused.append(_refusal(body, "JSON nested too deeply to read"))
+            refused.append(rejection(body, "JSON nested too deeply to read"))
             continue
         if type(event) is dict:
-            _admit(event, text, reason, rows, refused)
+            row, refusal = admit(event, text, reason)
+            if row is not None:
+                rows.append(row)
+            else:
+                refused.append(refusal)
         else:
-            refused.append(_refusal(body, "a JSON %s, not an object" % _json_type(event)))
+            refused.append(rejection(body, "a JSON %s, not an object" % _json_type(event)))
     return rows, refused
 
 
@@ -509,23 +519,25 @@ class _Refused(Exception):
     """A document the fold cannot use; the message is the fold's reason."""
 
 
-def _admit(event: Any, body: Optional[str], reason: Optional[str], rows: List[tuple], refused: List[tuple]) -> None:
-    """Add the row of ``event`` to ``rows``, or (key, reason, text) to ``refused`` when it cannot be stored
-    (``reason`` says why, from :mod:`~pyclowder_jobs.tools.quarantine`) or folded."""
-    if reason is not None:
-        refused.append(_refusal(body if body is not None else _text_of(event), reason))
-        return
-    try:
-        rows.append(_row(event, body))
-    except _Refused as exc:
-        refused.append(_refusal(body if body is not None else _text_of(event), str(exc)))
-    except Exception as exc:  # pylint: disable=broad-except  # reading it failed: a fault of the reader
-        refused.append(_refusal(body if body is not None else _text_of(event), "could not be read (%s: %s)"
-                                % (type(exc).__name__, storable_text(str(exc))[:200])))
+def admit(document: Any, text: Optional[str], reason: Optional[str]) -> Tuple[Optional[tuple], Optional[tuple]]:
+    """(row, None) for :meth:`Store.add_prepared`, or (None, rejected document) when ``document`` cannot be
+    stored (``reason`` says why, from :mod:`~pyclowder_jobs.tools.quarantine`) or folded.
+
+    ``text`` is the document as received (None: it came as an object, and is stored as JSON).
+    """
+    if reason is None:
+        try:
+            return _row(document, text), None
+        except _Refused as exc:
+            reason = str(exc)
+        except Exception as exc:  # pylint: disable=broad-except  # reading it failed: a fault of the reader
+            reason = "could not be read (%s: %s)" % (type(exc).__name__, storable_text(str(exc))[:200])
+    return None, rejection(text if text is not None else _text_of(document), reason)
 
 
-def _refusal(raw: Any, reason: str) -> tuple:
-    """(key, reason, text) of a rejected document: the key is a hash of the text, so it is kept once."""
+def rejection(raw: Any, reason: str) -> tuple:
+    """A rejected document for :meth:`Store.add_prepared`, from ``raw`` (text or bytes) and why:
+    (key, reason, text), the key a hash of the text, so that it is kept once."""
     text = storable_text(raw)
     return "h:" + hashlib.sha1(text.encode("utf-8")).hexdigest(), storable_text(reason), text
 
