@@ -142,10 +142,11 @@ class JobTrackingMixin:
                 self.connect()
             except Exception as exc:  # pylint: disable=broad-except
                 self._close_connection()
-                if time.monotonic() + delay > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     self._exit("could not reconnect to the broker at %s within %.0f s (%s)"
                                % (_where(self.rabbitmq_uri), timeout, type(exc).__name__))
-                self._stopping.wait(delay)
+                self._stopping.wait(min(delay, left))
                 delay = min(MOST_BACKOFF, delay * 2) * random.uniform(0.8, 1.2)
                 continue
             logger.warning("Reconnected to the broker at %s: consuming %s again", _where(self.rabbitmq_uri),

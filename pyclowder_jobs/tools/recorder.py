@@ -213,12 +213,13 @@ class Recorder:
             try:
                 connection = pika.BlockingConnection(pika.URLParameters(self.uri))
             except (pika.exceptions.AMQPError, OSError, ValueError) as exc:
-                if time.monotonic() + delay > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise BrokerError("lost the broker at %s (%s) and could not reconnect within %.0f s (%s): what "
                                       "was committed is acked, the rest will be redelivered; restart the recorder "
                                       "once RabbitMQ is back" % (safe_uri(self.uri), type(lost).__name__,
                                                                   self.reconnect_timeout, type(exc).__name__)) from exc
-                self._stop.wait(delay)
+                self._stop.wait(min(delay, left))
                 delay = min(MOST_BACKOFF, delay * 2) * random.uniform(0.8, 1.2)
                 continue
             self.summary.reconnects += 1
