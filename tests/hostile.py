@@ -108,17 +108,23 @@ def put(document, path, value):
     return document
 
 
+def plan():
+    """Every (shape, field) pair that :func:`documents` tries, in its order."""
+    return [(shape, path) for shape in SHAPES for path in paths(SHAPES[shape])]
+
+
 def documents(count, seed=0):
     """``count`` (shape, path, document) triples: each shape in turn, a hostile value at each of its
-    fields in turn (then at random ones), so that every field of every shape is tried."""
+    fields in turn (then again), so that every field of every shape is tried once ``count`` reaches
+    ``len(plan())``."""
     rng = random.Random(seed)
-    plan = [(shape, path) for shape in SHAPES for path in paths(SHAPES[shape])]
+    fields = plan()
     found = []
     for number in range(count):
-        shape, path = plan[number % len(plan)]
+        shape, path = fields[number % len(fields)]
         document = put(fill(shape, rng), path, hostile_value(rng))
         if rng.random() < 0.2:  # a second hostile field anywhere
-            other = rng.choice(paths(document))
+            other = rng.choice(paths(SHAPES[shape]))
             try:
                 put(document, other, hostile_value(rng))
             except (KeyError, IndexError, TypeError):
