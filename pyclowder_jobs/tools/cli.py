@@ -362,10 +362,11 @@ def _configure_stats(parser: argparse.ArgumentParser) -> None:
          _configure_stats)
 def stats(args: argparse.Namespace) -> int:
     """Print the figures per extractor and per worker."""
-    from pyclowder_jobs.tools.report import stats as compute
+    from pyclowder_jobs.tools.report import rejected_line, stats as compute
     store = _open(args)
     try:
-        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats())
+        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats(),
+                          store.counts().get("rejected", 0))
     finally:
         store.close()
     if args.json:
@@ -391,8 +392,48 @@ def stats(args: argparse.Namespace) -> int:
                           duration(row["queue_wait_p50"]), duration(row["queue_wait_p95"]),
                           "" if row["throughput_per_min"] is None else "%.1f" % row["throughput_per_min"])
         tables.append(table)
-    _console().print(Group(*tables))
+    _console().print(Group(*tables, *filter(None, [rejected_line(figures, args.db)])))
     return 0
+
+
+# rejected -------------------------------------------------------------------------------------
+
+def _configure_rejected(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    parser.add_argument("--limit", type=int, default=50, help="at most this many, newest first (default 50)")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many of the newest first")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts, with each whole raw text")
+
+
+@command("rejected", "documents that could not be stored or folded: when, from where, why, and the text",
+         _configure_rejected)
+def rejected(args: argparse.Namespace) -> int:
+    """List the rejected documents, newest first."""
+    store = _open(args)
+    try:
+        found = store.rejected(limit=max(0, args.limit), offset=max(0, args.offset))
+        total = store.counts().get("rejected", 0)
+    finally:
+        store.close()
+    if args.json:
+        _json(found)
+        return 0
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(title="%d of %d rejected documents, newest first" % (len(found), total), title_justify="left")
+    for name, options in (("id", {"justify": "right"}), ("received", {"no_wrap": True}), ("source", {}),
+                          ("reason", {"overflow": "fold"}), ("raw (start)", {"overflow": "fold", "max_width": 60})):
+        table.add_column(name, **options)
+    for row in found:
+        table.add_row(str(row["id"]), row["received"], Text(_escaped(row["source"])), Text(_escaped(row["reason"])),
+                      Text(_escaped(row["raw"][:120]) + (" ..." if len(row["raw"]) > 120 else "")))
+    _console().print(table)
+    return 0
+
+
+def _escaped(text: str) -> str:
+    """``text`` with control characters and the like shown as escapes, safe to print on a terminal."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 # watch ----------------------------------------------------------------------------------------
