@@ -54,8 +54,8 @@ class Clowder:
         deadline = time.monotonic() + timeout
         while not until(self):
             if time.monotonic() > deadline:
-                raise AssertionError("timed out with replies %s" % [(r["file_id"], r["message_type"])
-                                                                    for r in self.replies])
+                raise AssertionError("timed out with %d replies, the last %s" % (
+                    len(self.replies), [(r["file_id"], r["message_type"]) for r in self.replies[-5:]]))
             method, _, body = self.channel.basic_get(self.replies_queue, auto_ack=True)
             if method is None:
                 self.connection.sleep(0.05)
@@ -225,3 +225,37 @@ def test_past_the_reconnect_timeout_the_extractor_and_the_recorder_exit_non_zero
     assert "restarts the extractor" in extractor.log()
     assert recorder.returncode == 2
     assert "could not reconnect within 6 s" in recorder.stderr.read()
+
+
+def test_under_load_broker_restarts_lose_no_request_and_no_event(rabbit, clowder, start, tmp_path, soak):
+    if not soak:
+        pytest.skip("restarts under load run in the soak (tox -e soak)")
+    queue = "recorder." + clowder.queue
+    recorder = start("record", queue=queue)
+    replicas = [start(script) for script in ("behave/with_mixin.py", "behave/with_auto.py")]
+    names = ["load-%d" % number for number in range(400)]
+    for name in names:
+        clowder.publish(name, seconds=0.05)
+    restarts = [rabbit.stop_app, rabbit.stop_app, rabbit.stop, rabbit.stop_app]
+    for number, stop in enumerate(restarts, start=1):
+        clowder.collect(lambda c: len(c.replies) > 150 * number, timeout=120)
+        clowder.close()
+        stop()
+        time.sleep(1.0)
+        rabbit.start() if stop == rabbit.stop else rabbit.start_app()
+        clowder.connect()
+        clowder.wait_for(lambda: clowder.consumers(clowder.queue) == 2 and clowder.consumers(queue) == 1,
+                         "the replicas and the recorder to consume again")
+    clowder.collect(clowder.done(*names), timeout=300)
+
+    assert all(replica.process.poll() is None for replica in replicas)  # never restarted
+    time.sleep(2.0)
+    clowder.wait_for(lambda: clowder.waiting(queue) == 0, "the recorder")
+    out = stop_recorder(recorder)
+    assert "reconnected to the broker %d times" % len(restarts) in out
+    with Store(tmp_path / "jobs.sqlite", create=False) as store:
+        kept = {(e["tracking"]["worker"], e["tracking"]["seq"]) for e in store.all_events() if "job_id" in e}
+        finished = {job["resource_id"] for job in store.jobs() if job["status"] == "SUCCEEDED"}
+    lost = {(r["tracking"]["worker"], r["tracking"]["seq"]) for r in clowder.replies} - kept
+    assert lost == set()
+    assert finished == set(names)
