@@ -176,7 +176,8 @@ class JobTrackingMixin:
                 pass
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(EXIT_UNREACHABLE)  # pylint: disable=protected-access  # pyClowder's start() swallows SystemExit
+        # pylint: disable-next=protected-access  # SystemExit would end only the listening thread under start()
+        os._exit(EXIT_UNREACHABLE)
 
     def _bind_exchange(self) -> None:
         """pyClowder 2.x binds the queue to ``rabbitmq_exchange`` when one is set; 3.x has no exchange."""

@@ -22,7 +22,8 @@ TAP_EXCHANGE_VARIABLE = "PYCLOWDER_JOBS_TAP_EXCHANGE"
 #: Set to 0, false, no or off to publish tap events transient (default: persistent, so that a
 #: recorder's backlog survives a broker restart).
 TAP_PERSISTENT_VARIABLE = "PYCLOWDER_JOBS_TAP_PERSISTENT"
-#: Seconds the broker may stay away before the extractor exits with :data:`EXIT_UNREACHABLE` (default 300).
+#: Seconds the broker may stay away before the extractor exits with status 75, for a supervisor to
+#: restart it (default 300).
 RECONNECT_TIMEOUT_VARIABLE = "PYCLOWDER_JOBS_RECONNECT_TIMEOUT"
 
 _TRUE = {"1", "true", "yes", "on"}
