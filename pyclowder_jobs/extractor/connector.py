@@ -68,7 +68,8 @@ class JobTrackingMixin:
         self.channel.queue_declare(queue="error." + self.rabbitmq_queue, durable=True)
         self._bind_exchange()
         settings = self.tracking_settings
-        self.tap = open_tap(self.connection, settings.tap_exchange, self.extractor_info["name"], settings.tap_persistent)
+        self.tap = open_tap(self.connection, settings.tap_exchange, self.extractor_info["name"],
+                            settings.tap_persistent)
         self.announcer = TrackedBroadcast(self, self.tracking_worker, settings.tap_exchange, settings.tap_persistent)
         self.announcer.start_thread()
 
