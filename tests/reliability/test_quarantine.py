@@ -139,3 +139,19 @@ def test_stats_counts_the_rejected_documents(store, capsys):
     assert json.loads(capsys.readouterr().out)["rejected"] == 1
     assert cli.main(["stats", "--db", store.path]) == 0
     assert "rejected documents (not stored or folded): 1; `pyclowder-jobs rejected --db" in capsys.readouterr().out
+
+
+def test_the_recorders_writer_reports_a_fault_of_the_database_with_its_own_cause(tmp_path, mocker):
+    from multiprocessing import Pipe
+
+    from pyclowder_jobs.tools import recorder
+    mocker.patch.object(Store, "_write", side_effect=sqlite3.OperationalError("database or disk is full"))
+    inbox, to_writer = Pipe(duplex=False)
+    from_writer, outbox = Pipe(duplex=False)
+    to_writer.send([json.dumps(event).encode() for event in finished_job("job-a", 0, 1)])
+    to_writer.close()
+
+    recorder._write(str(tmp_path / "jobs.sqlite"), inbox, outbox)
+
+    assert from_writer.recv() == ("could not write to %s (OperationalError: database or disk is full): check the "
+                                  "disk and the file" % (tmp_path / "jobs.sqlite"))
