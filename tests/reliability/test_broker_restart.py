@@ -148,6 +148,12 @@ def recorded_jobs(path, resource):
         return [job for job in store.jobs(now=datetime.now(timezone.utc)) if job["resource_id"] == resource]
 
 
+def heartbeat_time(path):
+    """The time of the latest stored heartbeat (ISO text), or ""."""
+    with Store(path, create=False) as store:
+        return max((beat["tracking"]["ts"] for beat in store.heartbeats()), default="")
+
+
 def test_a_tracked_extractor_and_the_recorder_ride_out_a_broker_restart_and_the_cut_job_is_run_again(
         rabbit, clowder, start, tmp_path):
     recorder = start("record", queue="recorder." + clowder.queue)
@@ -160,6 +166,7 @@ def test_a_tracked_extractor_and_the_recorder_ride_out_a_broker_restart_and_the_
     rabbit.stop_app()
     time.sleep(1.0)
     rabbit.start_app()
+    back = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     clowder.connect()
     clowder.publish("after")
     clowder.collect(clowder.done("cut", "after"))
@@ -177,6 +184,7 @@ def test_a_tracked_extractor_and_the_recorder_ride_out_a_broker_restart_and_the_
     with Store(database, create=False) as store:
         kept = {(e["tracking"]["worker"], e["tracking"]["seq"]) for e in store.all_events() if "job_id" in e}
     assert {(r["tracking"]["worker"], r["tracking"]["seq"]) for r in clowder.replies} <= kept  # nothing lost
+    clowder.wait_for(lambda: heartbeat_time(database) > back, "a heartbeat sent after the restart")
     assert "reconnected to the broker 1 times" in stop_recorder(recorder)
     assert "Reconnected to the broker" in extractor.log()
 
@@ -259,3 +267,20 @@ def test_under_load_broker_restarts_lose_no_request_and_no_event(rabbit, clowder
     lost = {(r["tracking"]["worker"], r["tracking"]["seq"]) for r in clowder.replies} - kept
     assert lost == set()
     assert finished == set(names)
+
+
+def test_a_cut_run_that_does_not_end_within_the_timeout_makes_the_extractor_exit_non_zero(rabbit, clowder, start,
+                                                                                           soak):
+    if not soak:
+        pytest.skip("runs in the soak (tox -e soak)")
+    extractor = start("behave/with_mixin.py", reconnect_timeout=3)
+    clowder.publish("endless", seconds=30, steps=30)
+    clowder.collect(lambda c: c.replies_for("endless"))
+    rabbit.stop_app()
+    rabbit.start_app()
+    clowder.connect()
+
+    extractor.process.wait(30)
+    assert extractor.process.returncode == 75
+    assert "the run of job" in extractor.log() and "did not end within 3 s" in extractor.log()
+    clowder.wait_for(lambda: clowder.waiting(clowder.queue) == 1, "the request back in its queue")
