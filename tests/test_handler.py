@@ -15,7 +15,7 @@ import pyclowder.connectors
 import pyclowder_jobs
 from clowder_rules import v1_reply_problems, v2_reply_problems
 from pyclowder_jobs.extractor import request
-from pyclowder_jobs.protocol import times, tracking as wire
+from pyclowder_jobs.protocol import tracking as wire
 from pyclowder_jobs.extractor.connector import TrackedRabbitMQConnector
 
 

@@ -203,10 +203,14 @@ def test_heartbeats_keeps_the_latest_of_each_worker(store):
     assert store.heartbeats() == [beats[0], beats[2]]
 
 
-def test_rejected_documents_are_kept_raw_but_make_no_job(store):
-    assert store.add_events([{"something": "else"}, *finished_job("job-1", 0, 1)], now=NOW) == 3
+def test_documents_the_fold_refuses_are_kept_raw_in_the_rejected_table_with_its_reason(store):
+    assert store.add_events([{"something": "else"}, *finished_job("job-1", 0, 1)], now=NOW, source="import") == 2
     assert store.counts()["rejected"] == 1
     assert [job["job_id"] for job in store.jobs(now=NOW)] == ["job-1"]
+    [rejected] = store.rejected()
+    assert json.loads(rejected["raw"]) == {"something": "else"}
+    assert rejected["source"] == "import"
+    assert rejected["reason"] == "neither an extraction event, a job document nor a heartbeat"
 
 
 def test_raw_texts_that_are_not_utf8_json_objects_are_counted_and_what_is_stored_parses(store):

@@ -132,7 +132,7 @@ def test_record_keeps_each_job_of_a_real_extractor_with_its_status_attempts_and_
     code, output = recorder.stop()
 
     assert code == 0
-    assert "recorded" in output.splitlines()[-1] and "0 malformed" in output
+    assert "recorded" in output.splitlines()[-1] and "0 rejected" in output
     assert {name: jobs[job_id]["status"] for name, job_id in ids.items()} == {
         "steps": "SUCCEEDED", "fail": "FAILED", "retry": "SUCCEEDED", "skip": "SKIPPED"}
     assert jobs[ids["retry"]]["attempts"] == 2
@@ -185,7 +185,7 @@ def test_a_recorder_that_crashes_or_stops_mid_stream_loses_nothing(tmp_path, bro
     store.close()
 
 
-def test_malformed_messages_are_counted_acked_and_kept_out_of_the_jobs(tmp_path, broker, record, recorder_queue):
+def test_malformed_messages_are_counted_acked_and_kept_in_the_rejected_table(tmp_path, broker, record, recorder_queue):
     recorder = record()
     channel = broker.channel
     for body in (b"not json", b"[1, 2]", json.dumps({"neither": "status nor heartbeat"}).encode()):
@@ -196,11 +196,12 @@ def test_malformed_messages_are_counted_acked_and_kept_out_of_the_jobs(tmp_path,
     code, output = recorder.stop()
 
     assert code == 0
-    assert "2 malformed" in output.splitlines()[-1]
+    assert "3 rejected" in output.splitlines()[-1]
     assert channel.queue_declare(queue=recorder_queue, passive=True).method.message_count == 0
     store = Store(recorder.db, create=False)
     assert store.jobs() == []
-    assert store.counts().get("rejected") == 1
+    assert store.counts().get("rejected") == 3
+    assert {row["source"] for row in store.rejected()} == {"recorder"}
     store.close()
 
 
@@ -267,7 +268,7 @@ def test_a_recorder_in_a_thread_commits_what_it_took_when_asked_to_stop(tmp_path
     thread.join(30)
 
     assert not thread.is_alive()
-    assert (recorder.summary.new, recorder.summary.duplicates, recorder.summary.malformed) == (20, 0, 0)
+    assert (recorder.summary.new, recorder.summary.duplicates, recorder.summary.rejected) == (20, 0, 0)
     store = Store(tmp_path / "jobs.sqlite", create=False)
     assert [job["status"] for job in store.jobs()] == ["SUCCEEDED"] * 10
     store.close()

@@ -45,13 +45,13 @@ def test_the_watcher_counts_what_is_not_json_and_folds_the_rest():
     for body in (b"not json", b"[]", *(json_bytes(event) for event in finished_job("job-1", 0, 1)),
                  json_bytes(tap_log("job-1", 0)), json_bytes(tap_heartbeat("worker-a", 1))):
         watcher.take(body)
-    assert (watcher.events, watcher.malformed) == (4, 2)
+    assert (watcher.events, sum(watcher.rejected.values())) == (4, 2)
     assert [job.status for job in watcher.index.jobs(at(5))] == ["SUCCEEDED"]
     assert list(watcher.heartbeats) == ["worker-a"]
     console = Console(width=200, record=True)
     console.print(watcher.frame())
     frame = console.export_text()
-    assert "2 malformed" in frame and "guest@127.0.0.1" in frame and "secret" not in frame
+    assert "2 rejected" in frame and "guest@127.0.0.1" in frame and "secret" not in frame
 
 
 def json_bytes(event):

@@ -27,11 +27,12 @@ logger = logging.getLogger("pyclowder_jobs")
 class TrackedBroadcast(RabbitMQBroadcast):
     """Publishes a tracked heartbeat every ``heartbeat`` seconds from a daemon thread."""
 
-    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "") -> None:
+    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "", tap_persistent: bool = True) -> None:
         super().__init__(**compat.broadcast_arguments(connector))
         self.id = worker.id
         self.tracking_worker = worker
         self.tap_exchange = tap_exchange
+        self.tap_persistent = tap_persistent
         self.tap = None
 
     def message(self) -> Dict[str, Any]:
@@ -44,7 +45,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         return message
 
     def send_heartbeat(self) -> None:
-        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"], self.tap_persistent)
         next_beat = time.monotonic()
         while self.thread:
             try:
@@ -69,7 +70,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         self.connection = pika.BlockingConnection(pika.URLParameters(self.rabbitmq_uri))
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange="extractors", exchange_type="fanout", durable=True)
-        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"], self.tap_persistent)
 
     def _close(self) -> None:
         try:

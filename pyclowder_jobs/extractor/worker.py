@@ -7,7 +7,9 @@ replies, so both ends can tell which run sent which update.
 from __future__ import annotations
 
 import itertools
+import math
 import os
+import reprlib
 import socket
 import time
 import uuid
@@ -19,6 +21,13 @@ from pyclowder_jobs.protocol.tracking import TrackingTemplate
 
 #: Most tracking templates a worker keeps (one per attempt number seen, and redelivered or not).
 MAX_TEMPLATES = 64
+#: The most characters of a job's text field in a heartbeat: a longer resource id from a request is cut
+#: (ending in ``...``), so that it is not copied whole into every heartbeat while its job runs.
+MAX_HEARTBEAT_TEXT = 256
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = MAX_HEARTBEAT_TEXT
+_short.maxlevel, _short.maxdict, _short.maxlist = 2, 4, 4
 
 
 @dataclass
@@ -36,12 +45,29 @@ class Job:
 
     def summary(self) -> Dict[str, Any]:
         """The job as listed in a heartbeat."""
-        summary = {"job_id": self.job_id, "resource_id": self.resource_id}
+        summary = {"job_id": self.job_id, "resource_id": capped(self.resource_id)}
         if self.resource_name is not None:
-            summary["resource_name"] = self.resource_name
+            summary["resource_name"] = capped(self.resource_name)
         summary["started"] = utc_millis(self.started)
         summary["last_event"] = utc_millis(self.last_event or self.started)
         return summary
+
+
+def capped(value: Any) -> Any:
+    """``value`` as a heartbeat lists it, so that one odd request cannot spoil its worker's heartbeats:
+    None, a boolean or a number that JSON and SQLite keep as it is; anything else as text of at most
+    :data:`MAX_HEARTBEAT_TEXT` characters, lone surrogates written as escapes."""
+    kind = type(value)
+    if value is None or kind is bool or (kind is int and -2 ** 63 <= value < 2 ** 63) or (
+            kind is float and math.isfinite(value)):
+        return value
+    if kind is not str:
+        value = _short.repr(value)
+    if len(value) > MAX_HEARTBEAT_TEXT:
+        value = value[:MAX_HEARTBEAT_TEXT - 3] + "..."
+    if not value.isascii():
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 class Worker:
@@ -86,6 +112,10 @@ class Worker:
     def job_started(self, job: Job) -> None:
         """List ``job`` in heartbeats until :meth:`job_ended`."""
         self._jobs[id(job)] = job
+
+    def job_abandoned(self, job: Job) -> None:
+        """Stop listing ``job`` without counting it as processed: its message went back to the queue."""
+        self._jobs.pop(id(job), None)
 
     def job_ended(self, job: Job) -> None:
         """Stop listing ``job`` and count it as processed (once, however often it is called)."""

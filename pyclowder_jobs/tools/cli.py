@@ -173,8 +173,8 @@ def record(args: argparse.Namespace) -> int:
     if status is not None:
         with status:
             summary = recorder.run(on_batch=lambda s: status.update(
-                "recorded %d events (%d new, %d duplicates, %d malformed)"
-                % (s.received, s.new, s.duplicates, s.malformed)))
+                "recorded %d events (%d new, %d duplicates, %d rejected)"
+                % (s.received, s.new, s.duplicates, s.rejected)))
     else:
         summary = recorder.run()
     print(summary.line(args.db), flush=True)
@@ -389,17 +389,18 @@ def _configure_stats(parser: argparse.ArgumentParser) -> None:
          _configure_stats)
 def stats(args: argparse.Namespace) -> int:
     """Print the figures per extractor and per worker."""
-    from pyclowder_jobs.tools.report import stats as compute
+    from pyclowder_jobs.tools.report import rejected_line, stats as compute
     store = _open(args)
     try:
-        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats())
+        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats(),
+                          store.counts().get("rejected", 0))
     finally:
         store.close()
     if args.json:
         _json(figures)
         return 0
     from rich.console import Group
-    from pyclowder_jobs.tools.terminal import Column, fitted_table, print_fitted, short
+    from pyclowder_jobs.tools.terminal import Column, fitted_table, print_fitted, short, text
     console = _console()
     # rank 0 is always shown; the highest rank gives way first
     figures_columns = [Column("jobs", 1, "right"), Column("ok", 2, "right"), Column("failed", 3, "right"),
@@ -418,8 +419,51 @@ def stats(args: argparse.Namespace) -> int:
                 duration(row["queue_wait_p95"]),
                 "" if row["throughput_per_min"] is None else "%.1f" % row["throughput_per_min"]])
         tables.append(fitted_table(names + figures_columns, rows, width=_width(args, console), title=title))
+    rejected = rejected_line(figures, args.db)
+    if rejected:
+        tables.append(text(rejected))
     print_fitted(console, Group(*tables))
     return 0
+
+
+# rejected -------------------------------------------------------------------------------------
+
+def _configure_rejected(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    parser.add_argument("--limit", type=int, default=50, help="at most this many, newest first (default 50)")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many of the newest first")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts, with each whole raw text")
+
+
+@command("rejected", "documents that could not be stored or folded: when, from where, why, and the text",
+         _configure_rejected)
+def rejected(args: argparse.Namespace) -> int:
+    """List the rejected documents, newest first."""
+    store = _open(args)
+    try:
+        found = store.rejected(limit=max(0, args.limit), offset=max(0, args.offset))
+        total = store.counts().get("rejected", 0)
+    finally:
+        store.close()
+    if args.json:
+        _json(found)
+        return 0
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(title="%d of %d rejected documents, newest first" % (len(found), total), title_justify="left")
+    for name, options in (("id", {"justify": "right"}), ("received", {"no_wrap": True}), ("source", {}),
+                          ("reason", {"overflow": "fold"}), ("raw (start)", {"overflow": "fold", "max_width": 60})):
+        table.add_column(name, **options)
+    for row in found:
+        table.add_row(str(row["id"]), row["received"], Text(_escaped(row["source"])), Text(_escaped(row["reason"])),
+                      Text(_escaped(row["raw"][:120]) + (" ..." if len(row["raw"]) > 120 else "")))
+    _console().print(table)
+    return 0
+
+
+def _escaped(text: str) -> str:
+    """``text`` with control characters and the like shown as escapes, safe to print on a terminal."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 # watch ----------------------------------------------------------------------------------------

@@ -19,10 +19,18 @@ brings in every job on it) until nothing new comes in.  Those events are folded 
 What depends on the moment of asking (LOST when heartbeats stop, ``stale``, the elapsed time of a
 running job) is refreshed when jobs are read: rows of unfinished jobs are refolded the same way as
 of ``now``, with the latest heartbeat of each worker.
+
+What cannot be stored or folded never stops a batch: each document is checked at the door
+(:mod:`pyclowder_jobs.tools.quarantine`) before the transaction, and one the fold refuses, or that
+holds a value SQLite or JSON cannot keep, goes to the ``rejected`` table with its reason and the
+text as received.  Should a batch still fail, it is written again one document at a time, and
+the document that fails is rejected in the same way; only a fault of the database itself (a full
+disk, a locked or damaged file) stops a write, as a :class:`StoreError` that says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -36,6 +44,7 @@ from pyclowder_jobs.protocol.times import to_ms
 from pyclowder_jobs.protocol.tracking import is_log_line
 from pyclowder_jobs.server import TERMINAL, Heartbeat, StatusEvent, group_events, normalise
 from pyclowder_jobs.server.readers import job_id_text
+from pyclowder_jobs.tools.quarantine import parse_whole, problem, storable_text
 
 #: Kinds of stored events: only ``status`` (and v2 ``document``) rows feed the fold.
 STATUS, DOCUMENT, LOG, HEARTBEAT, REJECTED = "status", "document", "log", "heartbeat", "rejected"
@@ -94,6 +103,22 @@ CREATE TABLE IF NOT EXISTS heartbeats (
 );
 """
 
+#: Documents that could not be stored or folded: why, from where, the text as received, and when.
+_REJECTED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rejected (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    received INTEGER NOT NULL
+);
+"""
+#: The ``source`` of rejected documents written through the store's own methods.
+DEFAULT_SOURCE = "store"
+#: Faults of the database itself, not of a document: writing the batch again one by one cannot help.
+_DATABASE_FAULTS = (sqlite3.OperationalError, sqlite3.InternalError)
+
 
 class StoreError(Exception):
     """A store that cannot be used; the message names the problem and the fix."""
@@ -117,28 +142,75 @@ class Store:
             page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
             self._db.execute("PRAGMA wal_autocheckpoint=%d" % (CHECKPOINT_BYTES // page_size))
             self._db.executescript(_SCHEMA)
+            self._db.executescript(_REJECTED_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError("cannot open the database %s (%s): check the path, or give another --db"
                              % (self.path, exc)) from exc
         self._cache: "OrderedDict[str, List[Any]]" = OrderedDict()
+        #: How many jobs' events this store keeps parsed in memory (about 5 kB a job of three documents).
+        self.cached_jobs = CACHED_JOBS
         self._version = -1
         self._lock = threading.RLock()  # one connection: its temporary tables are used by one call at a time
 
-    def add_events(self, events: Iterable[Any], *, now: When = None) -> int:
+    def add_events(self, events: Iterable[Any], *, now: When = None, source: str = DEFAULT_SOURCE) -> int:
         """Append raw events (duplicates skipped) and refold the jobs they affect, in one transaction.
 
-        Returns how many events were new.  ``now`` (default: the current time) is the moment the
-        refolded rows are computed for.
+        Returns how many events were new; those that cannot be stored or folded are rejected
+        (see :meth:`rejected`), from ``source``.  ``now`` (default: the current time) is the moment
+        the refolded rows are computed for.
         """
-        return self.add_prepared([_row(event) for event in events], now=now)
+        rows: List[tuple] = []
+        refused: List[tuple] = []
+        for event in events:
+            row, refusal = admit(event, None, problem(event))
+            if row is not None:
+                rows.append(row)
+            else:
+                refused.append(refusal)
+        return self.add_prepared(rows, now=now, refused=refused, source=source)
 
-    def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None) -> Tuple[int, int]:
-        """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts that were not JSON objects)."""
-        rows, malformed = prepare(bodies)
-        return self.add_prepared(rows, now=now), malformed
+    def add_raw(self, bodies: Iterable[Union[str, bytes]], *, now: When = None,
+                source: str = DEFAULT_SOURCE) -> Tuple[int, int]:
+        """Like :meth:`add_events` for JSON texts, kept as they came: (new events, texts rejected)."""
+        rows, refused = prepare(bodies)
+        return self.add_prepared(rows, now=now, refused=refused, source=source), len(refused)
 
-    def add_prepared(self, rows: Sequence[tuple], *, now: When = None) -> int:
-        """Like :meth:`add_events` for rows made by :func:`prepare` (perhaps in another process)."""
+    def add_prepared(self, rows: Sequence[tuple], *, now: When = None, refused: Sequence[tuple] = (),
+                     source: str = DEFAULT_SOURCE) -> int:
+        """Like :meth:`add_events` for what :func:`prepare` made (perhaps in another process)."""
+        if not rows and not refused:
+            return 0
+        at = _ms(now)
+        with self._lock:
+            try:
+                added = self._write_rows(rows, at) if rows else 0
+            except _DATABASE_FAULTS as exc:
+                raise _fault(self.path, exc) from exc
+            except Exception:  # pylint: disable=broad-except  # a document the checks let through
+                added, refused = self._write_one_by_one(rows, at, list(refused))
+            if refused:
+                self._quarantine(refused, source, at)
+        return added
+
+    def quarantine(self, documents: Iterable[Tuple[Union[str, bytes], str]], *, source: str,
+                   now: When = None) -> int:
+        """Keep (raw text or bytes, reason) pairs that cannot be stored or folded in the rejected
+        table; returns how many were new (a document rejected again is kept once)."""
+        refused = [rejection(raw, reason) for raw, reason in documents]
+        with self._lock:
+            return self._quarantine(refused, source, _ms(now)) if refused else 0
+
+    def rejected(self, limit: int = 50, offset: int = 0) -> List[Dict[str, Any]]:
+        """Rejected documents, newest first: ``id``, ``received``, ``source``, ``reason`` and ``raw`` (the text
+        as received; bytes that were not UTF-8 as ``\\xff`` escapes)."""
+        with self._lock:
+            rows = self._db.execute("SELECT seq, received, source, reason, raw FROM rejected "
+                                    "ORDER BY seq DESC LIMIT ? OFFSET ?", (int(limit), int(offset))).fetchall()
+        return [{"id": seq, "received": _datetime(received).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                 "source": source, "reason": reason, "raw": raw} for seq, received, source, reason, raw in rows]
+
+    def _write_rows(self, rows: Sequence[tuple], now: int) -> int:
+        """:meth:`_write` for prepared rows: what they affect, then one transaction."""
         ids, keys, shared = set(), set(), set()
         fresh: Dict[str, List[Any]] = {}
         for row in rows:
@@ -151,10 +223,39 @@ class Store:
                 keys.add((resource, extractor))
                 if share:
                     shared.add((resource, extractor))
-        if not rows:
-            return 0
-        with self._lock:
-            return self._write(rows, ids, keys, shared, fresh, _ms(now))
+        return self._write(list(rows), ids, keys, shared, fresh, now)
+
+    def _write_one_by_one(self, rows: Sequence[tuple], now: int, refused: List[tuple]) -> Tuple[int, List[tuple]]:
+        """Write a batch that failed as a whole one document at a time, rejecting each one that fails."""
+        added = 0
+        for row in rows:
+            try:
+                added += self._write_rows([row], now)
+            except _DATABASE_FAULTS as exc:
+                raise _fault(self.path, exc) from exc
+            except Exception as exc:  # pylint: disable=broad-except
+                refused.append(rejection(row[5], "the store could not write it (%s: %s)"
+                                        % (type(exc).__name__, storable_text(str(exc))[:200])))
+        return added, refused
+
+    def _quarantine(self, refused: Sequence[tuple], source: str, now: int) -> int:
+        """Insert rejected documents, (key, reason, text) each, in one transaction."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = db.total_changes
+                db.executemany("INSERT OR IGNORE INTO rejected (key, source, reason, raw, received) "
+                               "VALUES (?, ?, ?, ?, ?)",
+                               [(key, source, reason, text, now) for key, reason, text in refused])
+                added = db.total_changes - before
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _fault(self.path, exc) from exc
+        return added
 
     def _write(self, rows: List[tuple], ids: Set[str], keys: Set[Key], shared: Set[Key],
                fresh: Dict[str, List[Any]], now: int) -> int:
@@ -258,10 +359,13 @@ class Store:
         return [json.loads(body) for body, in rows]
 
     def counts(self) -> Dict[str, int]:
-        """How many stored events of each kind, and how many jobs."""
+        """How many stored events of each kind, how many jobs, and how many documents were rejected."""
         with self._lock:
             found = dict(self._db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
             found["jobs"] = self._db.execute("SELECT count(*) FROM jobs").fetchone()[0]
+            rejected = found.get(REJECTED, 0) + self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+        if rejected:
+            found[REJECTED] = rejected
         return found
 
     def all_events(self, chunk: int = 10000) -> Iterator[Dict[str, Any]]:
@@ -362,7 +466,7 @@ class Store:
             found.extend(fresh.get(job_id, ()))
             events.extend(found)
             cache[job_id] = found
-        while len(cache) > CACHED_JOBS:
+        while len(cache) > self.cached_jobs:
             cache.popitem(last=False)
         if keys:
             events.extend(json.loads(body) for body, in db.execute(
@@ -405,26 +509,85 @@ class Store:
         return [fresh.get(job["job_id"], job) for job in found]
 
 
-def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], int]:
-    """(rows for :meth:`Store.add_prepared`, how many texts were not JSON objects), from JSON texts.
+def prepare(bodies: Iterable[Union[str, bytes]]) -> Tuple[List[tuple], List[tuple]]:
+    """(rows, rejected documents) for :meth:`Store.add_prepared`, from JSON texts.
 
     The texts are kept as they came.  Bytes must be UTF-8 (as JSON sent between systems is): they
     are decoded once, and the text both parsed and stored, so that what is stored always parses.
     """
-    rows, malformed = [], 0
-    loads = json.loads
+    rows: List[tuple] = []
+    refused: List[tuple] = []
     for body in bodies:
         try:
             text = body.decode("utf-8") if type(body) is bytes else body
-            event = loads(text)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            malformed += 1
+            event, reason = parse_whole(text)
+        except UnicodeDecodeError as exc:
+            refused.append(rejection(body, "not UTF-8 (%s at byte %d)" % (exc.reason, exc.start)))
+            continue
+        except ValueError as exc:
+            refused.append(rejection(body, "not JSON (%s)" % (getattr(exc, "msg", None) or exc)))
+            continue
+        except RecursionError:
+            refused.append(rejection(body, "JSON nested too deeply to read"))
             continue
         if type(event) is dict:
-            rows.append(_row(event, text))
+            row, refusal = admit(event, text, reason)
+            if row is not None:
+                rows.append(row)
+            else:
+                refused.append(refusal)
         else:
-            malformed += 1
-    return rows, malformed
+            refused.append(rejection(body, "a JSON %s, not an object" % _json_type(event)))
+    return rows, refused
+
+
+class _Refused(Exception):
+    """A document the fold cannot use; the message is the fold's reason."""
+
+
+def admit(document: Any, text: Optional[str], reason: Optional[str]) -> Tuple[Optional[tuple], Optional[tuple]]:
+    """(row, None) for :meth:`Store.add_prepared`, or (None, rejected document) when ``document`` cannot be
+    stored (``reason`` says why, from :mod:`~pyclowder_jobs.tools.quarantine`) or folded.
+
+    ``text`` is the document as received (None: it came as an object, and is stored as JSON).
+    """
+    if reason is None:
+        try:
+            return _row(document, text), None
+        except _Refused as exc:
+            reason = str(exc)
+        except Exception as exc:  # pylint: disable=broad-except  # reading it failed: a fault of the reader
+            reason = "could not be read (%s: %s)" % (type(exc).__name__, storable_text(str(exc))[:200])
+    return None, rejection(text if text is not None else _text_of(document), reason)
+
+
+def rejection(raw: Any, reason: str) -> tuple:
+    """A rejected document for :meth:`Store.add_prepared`, from ``raw`` (text or bytes) and why:
+    (key, reason, text), the key a hash of the text, so that it is kept once."""
+    text = storable_text(raw)
+    return "h:" + hashlib.sha1(text.encode("utf-8")).hexdigest(), storable_text(reason), text
+
+
+def _text_of(event: Any) -> str:
+    """The JSON text of a document that came as an object (values JSON has no type for as text)."""
+    try:
+        return json.dumps(event, default=str)
+    except (ValueError, TypeError, RecursionError):
+        try:
+            return repr(event)
+        except RecursionError:
+            return "<a %s nested too deeply to write>" % type(event).__name__
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _fault(path: str, exc: BaseException) -> StoreError:
+    """The error of a write that failed through a fault of the database itself, naming it."""
+    return StoreError("could not write to %s (%s: %s): check the disk and the file"
+                      % (path, type(exc).__name__, exc))
 
 
 def _row(event: Any, body: Optional[str] = None) -> tuple:
@@ -451,7 +614,7 @@ def _row(event: Any, body: Optional[str] = None) -> tuple:
     elif found is None:
         kind = LOG
     else:
-        kind = REJECTED
+        raise _Refused(found)
     return (document_key(event), kind, job_id, resource, extractor, body, share,
             json.loads(body) if converted else event)
 

@@ -7,8 +7,8 @@ queues), folds what arrives with :class:`pyclowder_jobs.server.JobIndex`, and re
 
 from __future__ import annotations
 
-import json
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
@@ -17,6 +17,7 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.text import Text
 
+from pyclowder_jobs.tools.quarantine import parse_whole
 from pyclowder_jobs.tools.recorder import DEFAULT_EXCHANGE, BrokerError, connect, safe_uri
 from pyclowder_jobs.server import LOST, TERMINAL, JobIndex
 from pyclowder_jobs.protocol.times import to_ms
@@ -62,8 +63,9 @@ def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]]
     for worker, beat in sorted(heartbeats.items()):
         tracking = beat.get("tracking") if isinstance(beat.get("tracking"), dict) else {}
         seen = to_ms(tracking.get("ts")) if tracking.get("ts") else None
+        running_jobs = tracking.get("jobs") if isinstance(tracking.get("jobs"), list) else []
         rows.append([short(worker), tracking.get("host"), beat.get("queue"),
-                     ago(now_ms - seen) if seen is not None else "?", len(tracking.get("jobs") or []),
+                     ago(now_ms - seen) if seen is not None else "?", len(running_jobs),
                      tracking.get("processed")])
     workers = fitted_table(WORKERS, rows, width=width, title="Workers (%d)" % len(heartbeats))
     parts: List[RenderableType] = [text(title, "bold")] if title else []
@@ -83,17 +85,21 @@ class Watcher:
         self.index = JobIndex()
         self.heartbeats: Dict[str, Dict[str, Any]] = {}
         self.events = 0
-        self.malformed = 0
+        #: Messages not folded, by reason: not JSON objects, or holding what cannot be shown (see
+        #: :mod:`pyclowder_jobs.tools.quarantine`).
+        self.rejected: Counter = Counter()
 
     def take(self, body: bytes) -> None:
-        """Fold one message from the tap."""
+        """Fold one message from the tap; one that cannot be read or shown is counted as rejected."""
         try:
-            event = json.loads(body)
-        except (ValueError, RecursionError):
-            self.malformed += 1
-            return
-        if not isinstance(event, dict):
-            self.malformed += 1
+            event, reason = parse_whole(body.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            reason = "not JSON in UTF-8"
+        else:
+            if reason is None and not isinstance(event, dict):
+                reason = "not a JSON object"
+        if reason is not None:
+            self.rejected[reason] += 1
             return
         self.events += 1
         if "extractor_info" in event and isinstance(event.get("id"), str):
@@ -106,7 +112,7 @@ class Watcher:
         jobs = [job.to_dict() for job in self.index.jobs(now)]
         title = "pyclowder-jobs watch: %s on %s, %s, %s%s" % (
             self.exchange, safe_uri(self.uri), counted(self.events, "event"), counted(len(jobs), "job"),
-            ", %d malformed" % self.malformed if self.malformed else "")
+            ", %d rejected" % sum(self.rejected.values()) if self.rejected else "")
         return render(jobs, self.heartbeats, now=now, finished=finished, title=title, width=width)
 
     def run(self, console: Console, *, seconds: Optional[float] = None, finished: int = 10,
