@@ -260,8 +260,8 @@ class Fold:
         run.apply(record)
 
         if run.status in TERMINAL:
-            if run.key is not None:  # then it is in this key's open list
-                opened.remove(run)
+            if run.key is not None:  # it waits in an open list: this key's, or (a job with an id) its own key's
+                self.keys[run.key].open.remove(run)
                 run.key = None
             if run is awaiting and state == SUCCEEDED:
                 keystate.awaiting_done = None
