@@ -57,6 +57,9 @@ from stamping_extractor import STAMP  # noqa: E402
 RABBITMQ_URI = os.environ.get("RABBITMQ_URI", "amqp://guest:guest@127.0.0.1:5672/%2f")
 BEHAVE = REPO / "examples" / "behave"
 PLAIN_SCRIPT = BEHAVE / "plain.py"
+#: The behave extractor's name (its tap routing keys start with it) and the tap's exchange.
+BEHAVE_NAME = "pyclowder-jobs.behave"
+TAP_EXCHANGE = "pyclowder.jobs"
 TRACKED_SCRIPT = BEHAVE / "with_mixin.py"
 STAMPING_SCRIPT = Path(__file__).resolve().parent / "stamping_extractor.py"
 DONE = "StatusMessage.done"
@@ -203,14 +206,14 @@ def request_body(queue, number, parameters=None):
                         job_id=objectid(), parameters=parameters)
 
 
-def measure_throughput(listener, script, count, log_dir, seconds_per_job):
+def measure_throughput(listener, script, count, log_dir, seconds_per_job, env=None):
     """Messages per second of ``script`` on a queue pre-loaded with ``count`` no-op jobs.
 
     Measured from the first to the last done reply, so start-up does not count: ``count - 1``
     jobs finish in that interval. Returns the rate and the replies with their arrival times.
     """
     listener.reset()
-    with extractor_on_fresh_queue(listener, script, log_dir, preload=count) as (_, extractor):
+    with extractor_on_fresh_queue(listener, script, log_dir, preload=count, env=env) as (_, extractor):
         listener.wait_for_done(count, STARTUP_SECONDS + count * seconds_per_job, extractor)
     done = [arrival for arrival, reply in listener.replies if reply.get("message_type") == DONE]
     elapsed = max(done) - min(done)
@@ -373,7 +376,8 @@ def _logging_state():
     """What a connector can change in logging for the whole process, to be put back later.
 
     ``Logger.makeRecord``, the log record factory and the root handlers' formatters: the tracked
-    connector adds the job id to every record and to pyClowder's default format.
+    connector adds the job id to every record (it leaves handlers and formatters alone, but a
+    path's chunks must not depend on that).
     """
     formatters = [(handler, handler.formatter) for handler in logging.getLogger().handlers]
     return logging.Logger.makeRecord, logging.getLogRecordFactory(), formatters
@@ -528,6 +532,9 @@ def parse_arguments(argv):
     parser.add_argument("--quick", action="store_true", help="fewer jobs, statuses and rounds (under a minute)")
     parser.add_argument("--profile", action="store_true",
                         help="also print where each path spends its CPU (cProfile, job threads included)")
+    parser.add_argument("--tap", action="store_true",
+                        help="also measure the cost of persistent tap events: the tracked throughput with a durable "
+                             "queue bound to the tap (as a recorder's), tap events persistent and transient, in turns")
     arguments = parser.parse_args(argv)
     quick = arguments.quick
     arguments.messages = arguments.messages or (500 if quick else 2000)
@@ -552,7 +559,36 @@ def run_throughput(listener, arguments, log_dir):
     print("  tracked %-15s %5d jobs  %7.2f messages/s" % (TRACKED_SCRIPT.name, arguments.messages, tracked))
     print("  ratio   %.0fx (target >= %.0fx)" % (tracked / plain, TARGET_RATIO))
     print(_latency_line("tracked status latency in this run (queue full)", summarize(tracking_latencies(replies))))
+    if arguments.tap:
+        run_tap_cost(listener, arguments, log_dir, plain)
     return {"plain": plain, "tracked": tracked}
+
+
+def run_tap_cost(listener, arguments, log_dir, plain):
+    """``--tap``: the tracked throughput with a durable queue taking the tap (as a recorder's queue
+    does while the recorder is down), tap events persistent and transient, three runs each in turns."""
+    queue = "bench.tap-" + uuid.uuid4().hex[:8]
+    listener.channel.exchange_declare(exchange=TAP_EXCHANGE, exchange_type="topic", durable=True)
+    listener.channel.queue_declare(queue=queue, durable=True)
+    listener.channel.queue_bind(queue=queue, exchange=TAP_EXCHANGE, routing_key=BEHAVE_NAME + ".#")
+    rates = {"persistent": [], "transient": []}
+    try:
+        for _ in range(3):
+            for mode in rates:
+                env = {"PYCLOWDER_JOBS_TAP_PERSISTENT": "1" if mode == "persistent" else "0"}
+                rate, _ = measure_throughput(listener, TRACKED_SCRIPT, arguments.messages, log_dir,
+                                             seconds_per_job=0.05, env=env)
+                rates[mode].append(rate)
+                listener.channel.queue_purge(queue)
+    finally:
+        listener.channel.queue_delete(queue)
+    for mode, found in rates.items():
+        print("  tracked, tap %-10s into a durable queue: %s messages/s (median %.1f, %.0fx plain)"
+              % (mode, ", ".join("%.1f" % rate for rate in found), statistics.median(found),
+                 statistics.median(found) / plain))
+    ratios = [persistent / transient for persistent, transient in zip(rates["persistent"], rates["transient"])]
+    print("  persistent over transient, paired runs: %s (median %.2f)"
+          % (", ".join("%.2f" % ratio for ratio in ratios), statistics.median(ratios)))
 
 
 def run_latency(listener, arguments, log_dir):

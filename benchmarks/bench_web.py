@@ -1,20 +1,23 @@
-"""Render times of the web page for 100,000 jobs (not a timed test: it prints the figures).
+"""Render times and request latency of the web page for 100,000 jobs (not a timed test: it prints the figures).
 
-Synthesises the events of N jobs (SUBMITTED with the submitter, a start, two progress reports from
-one of 16 workers, then done, an error, or nothing yet), folds them with ``group_events``, and times:
+Synthesises the events of N jobs (SUBMITTED with the submitter, a start, two progress reports and
+two log lines from one of 16 workers, then done, an error, or nothing yet), folds them with
+``group_events``, and times the pages from job dicts (``views``): the index with the default limit,
+with every job on it, and a job page with its chart and log lines.
 
-* the index page with the default limit (the newest 100 of N jobs, grouped),
-* the index page with every job on it (the full tree's grouping, rendered), and ``tree()`` alone,
-* a job page with its per-worker chart, and the chart as SVG;
+Then it fills a real ``Store`` with the same events, serves ``make_app(store)`` with uvicorn in
+another process (as ``pyclowder-jobs serve`` does) and sends requests one after another on one
+kept-alive connection: p50 and p99 of each route.  The peer in the same run is a bare Starlette
+app answering "ok" on the same server, the floor any route pays::
 
-then fills a real ``Store`` with the same events and times the same routes end to end through the
-server's ``WebApp`` (store query, grouping, HTML), without sockets::
-
-    python benchmarks/bench_web.py [--jobs 100000] [--no-store]
+    python benchmarks/bench_web.py [--jobs 100000] [--requests 300] [--no-store]
 """
 import argparse
+import http.client
+import multiprocessing
 import os
 import platform
+import socket
 import statistics
 import tempfile
 import time
@@ -22,10 +25,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List
 
 from pyclowder_jobs.protocol import times, tracking as wire
-from pyclowder_jobs.server import group_events, tree
-from pyclowder_jobs.tools.web import pages
-from pyclowder_jobs.tools.web.chart import progress_series, render_svg
-from pyclowder_jobs.tools.web.httpd import DEFAULT_LIMIT, TOTAL_TTL, WebApp
+from pyclowder_jobs.server import group_events
+from pyclowder_jobs.tools.web import views
+from pyclowder_jobs.tools.web.app import DEFAULT_LIMIT
+from pyclowder_jobs.tools.web.chart import progress_series
 
 WORKERS = 16
 EXTRACTORS = ("ncsa.wordcount", "ncsa.image.preview", "ncsa.audio.speech2text", "terra.plantcv")
@@ -53,27 +56,62 @@ def job_events(number: int) -> List[Dict[str, Any]]:
         kind = wire.PROGRESS if progress else wire.STATUS
         tracking = wire.reply_tracking(template, number * 10 + seq, begin + offset, kind, progress)
         events.append(wire.status_reply(resource, extractor, job_id, status, message, begin + offset, tracking))
+    for seq, (level, message) in enumerate((("INFO", "Counting words"), ("DEBUG", "1,200 words")), 8):
+        tracking = wire.reply_tracking(template, number * 10 + seq, begin + 2.5, wire.LOG)
+        events.append(wire.log_event(resource, extractor, job_id, level, "wordcount", message, tracking))
     return events
 
 
 def timed(run: Callable[[], Any], repeat: int) -> float:
     """The median of ``repeat`` runs, in seconds."""
-    times = []
+    found = []
     for _ in range(repeat):
         begin = time.perf_counter()
         run()
-        times.append(time.perf_counter() - begin)
-    return statistics.median(times)
+        found.append(time.perf_counter() - begin)
+    return statistics.median(found)
 
 
 def report(name: str, seconds: float, size: int = 0) -> None:
-    print("  %-58s %9.1f ms%s" % (name, seconds * 1000, "   (%.1f MB)" % (size / 1e6) if size else ""))
+    print("  %-62s %9.2f ms%s" % (name, seconds * 1000, "   (%.1f MB)" % (size / 1e6) if size else ""))
+
+
+def serve(path: str, listener: socket.socket) -> None:
+    """The child process: the app on ``path`` with a bare peer at ``/peer``, on uvicorn."""
+    import uvicorn  # pylint: disable=import-outside-toplevel
+    from starlette.applications import Starlette  # pylint: disable=import-outside-toplevel
+    from starlette.responses import PlainTextResponse  # pylint: disable=import-outside-toplevel
+    from starlette.routing import Mount, Route  # pylint: disable=import-outside-toplevel
+
+    from pyclowder_jobs.tools.web import make_app  # pylint: disable=import-outside-toplevel
+
+    async def peer(_: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    both = Starlette(routes=[Route("/peer", peer), Mount("/", make_app(path))])
+    uvicorn.Server(uvicorn.Config(both, log_level="warning", access_log=False)).run(sockets=[listener])
+
+
+def latencies(port: int, target: str, count: int) -> List[float]:
+    """Seconds of ``count`` requests for ``target``, one after another on one kept-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    found = []
+    for _ in range(count + 5):
+        begin = time.perf_counter()
+        connection.request("GET", target)
+        answer = connection.getresponse()
+        answer.read()
+        found.append(time.perf_counter() - begin)
+        assert answer.status == 200, (target, answer.status)
+    connection.close()
+    return found[5:]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=100000)
-    parser.add_argument("--no-store", action="store_true", help="skip the SQLite store part")
+    parser.add_argument("--requests", type=int, default=300, help="requests per route (default %(default)s)")
+    parser.add_argument("--no-store", action="store_true", help="skip the store and the server")
     args = parser.parse_args()
     print("pyclowder-jobs web benchmark: %d jobs, Python %s, %s, %d cores"
           % (args.jobs, platform.python_version(), platform.machine(), os.cpu_count() or 0))
@@ -84,42 +122,54 @@ def main() -> None:
     print("  folded %d events into %d jobs in %.1f s" % (len(events), len(jobs), time.perf_counter() - begin))
     newest = [job.to_dict() for job in reversed(jobs)]
 
-    print("Pages from job dicts (pages.py alone):")
-    index = pages.index_page(newest[:DEFAULT_LIMIT], total=len(newest), limit=DEFAULT_LIMIT)
+    print("Pages from job dicts (views.py alone):")
+    page = newest[:DEFAULT_LIMIT]
     report("index, default limit (%d of %d jobs)" % (DEFAULT_LIMIT, len(newest)),
-           timed(lambda: pages.index_page(newest[:DEFAULT_LIMIT], total=len(newest), limit=DEFAULT_LIMIT), 20), len(index.encode()))
-    full = pages.index_page(newest, total=len(newest), limit=len(newest))
+           timed(lambda: views.index_page(page, total=len(newest), limit=DEFAULT_LIMIT), 20),
+           len(views.index_page(page, total=len(newest), limit=DEFAULT_LIMIT).encode()))
+    everything = views.index_page(newest, total=len(newest), limit=len(newest))
     report("index, all %d jobs grouped on one page" % len(newest),
-           timed(lambda: pages.index_page(newest, total=len(newest), limit=len(newest)), 3),
-           len(full.encode()))
-    report("tree() of all %d jobs (resource, extractor, jobs)" % len(jobs), timed(lambda: tree(jobs), 3))
+           timed(lambda: views.index_page(newest, total=len(newest), limit=len(newest)), 1), len(everything.encode()))
     running = next(job for job in newest if job["status"] != "SUCCEEDED")
     raw = [event for event in events if event["job_id"] == running["job_id"]]
     series = progress_series(raw)
-    report("job page (%d events, chart inline)" % len(running["events"]),
-           timed(lambda: pages.job_page(running, series), 200))
-    report("chart SVG", timed(lambda: render_svg(series), 200))
+    lines = [views.log_line(seq, event, {}) for seq, event in enumerate(raw) if "level" in event]
+    report("job page (%d events, chart inline, %d log lines)" % (len(running["events"]), len(lines)),
+           timed(lambda: views.job_page(running, series, lines), 200))
 
     if args.no_store:
         return
     with tempfile.TemporaryDirectory(prefix="bench-web-") as folder:
         from pyclowder_jobs.store import Store  # pylint: disable=import-outside-toplevel
-        store = Store(os.path.join(folder, "jobs.db"))
-        begin = time.perf_counter()
-        for start in range(0, len(events), 50000):
-            store.add_events(events[start:start + 50000])
-        print("SQLite store (filled with the same events in %.1f s), end to end through WebApp:"
-              % (time.perf_counter() - begin))
-        app = WebApp(store)
-        report("GET / the first time (counts all jobs; reused for %d s)" % TOTAL_TTL,
-               timed(lambda: app.handle("GET", "/"), 1))
-        for target, repeat in (("/", 20), ("/?status=FAILED", 5), ("/?extractor=ncsa.wordcount&limit=1000", 3),
-                               ("/api/jobs.json", 5), ("/jobs/" + running["job_id"], 50),
-                               ("/jobs/%s/chart.svg" % running["job_id"], 50)):
-            reply = app.handle("GET", target)
-            assert reply.status == 200, (target, reply.status, reply.body[:300])
-            report("GET " + target, timed(lambda target=target: app.handle("GET", target), repeat), len(reply.body))
-        store.close()
+        path = os.path.join(folder, "jobs.db")
+        with Store(path) as store:
+            begin = time.perf_counter()
+            for start in range(0, len(events), 50000):
+                store.add_events(events[start:start + 50000])
+            filled = time.perf_counter() - begin
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port = listener.getsockname()[1]
+        child = multiprocessing.get_context("fork").Process(target=serve, args=(path, listener), daemon=True)
+        child.start()
+        print("SQLite store (filled with the same events in %.1f s); requests on one kept-alive connection, "
+              "%d each (p50 / p99):" % (filled, args.requests))
+        try:
+            latencies(port, "/", 1)  # the first index counts all jobs (the count is reused for 10 s)
+            job_id = running["job_id"]
+            found = {}
+            for target in ("/peer", "/static/app.css", "/jobs/%s.json" % job_id, "/api/jobs.json?limit=10",
+                           "/jobs/" + job_id, "/jobs/%s/chart.svg" % job_id, "/"):
+                found[target] = latencies(port, target, args.requests)
+                times_ms = sorted(value * 1000 for value in found[target])
+                p50 = statistics.median(times_ms)
+                p99 = times_ms[min(len(times_ms) - 1, int(len(times_ms) * 0.99))]
+                print("  GET %-58s %7.2f / %7.2f ms   (%.1fx the peer)"
+                      % (target, p50, p99, p50 / (statistics.median(found["/peer"]) * 1000)))
+        finally:
+            child.terminate()
+            child.join(10)
 
 
 if __name__ == "__main__":

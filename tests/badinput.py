@@ -10,6 +10,7 @@ GOOD = {"id": "file-1", "host": "http://127.0.0.1:9/", "secretKey": "fuzz-secret
         "routing_key": "*.file.text.plain", "filename": "a.txt", "fileSize": "3", "datasetId": "ds-1"}
 
 _WEIRD_VALUES = [None, True, False, 0, -1, 2 ** 70, 1.5, float("nan"), "", " ", "\u0000", "\ud7ff" * 3,
+                 "\ud800", "a\udfff\ud800", "\uffff", "\U0010ffff", 2 ** 64, -(10 ** 30), float("inf"), float("-inf"),
                  "x" * 10000, "../../etc/passwd", "<script>alert(1)</script>", "'; DROP TABLE jobs;--",
                  [], [1, 2], {}, {"$oid": "5c8a6c70a1b2c3d4e5000010"}, {"nested": {"deep": [None]}}]
 

@@ -108,9 +108,9 @@ def test_show_json_has_the_job_and_its_raw_events(db, capsys):
     assert [event["tracking"]["kind"] for event in shown["raw_events"]] == ["status", "progress", "log", "status"]
 
 
-def test_show_of_an_unknown_job_says_how_to_list_them(db, capsys):
+def test_show_of_an_unknown_job_is_a_usage_problem_that_says_how_to_list_them(db, capsys):
     code, _, err = run(capsys, "show", "no-such-job", "--db", db)
-    assert code == 1
+    assert code == 2
     assert "no job no-such-job" in err and "pyclowder-jobs jobs --db" in err
 
 
@@ -178,3 +178,146 @@ def test_the_console_script_is_installed_and_runs(db):
     found = subprocess.run([script, "jobs", "--db", db, "--json", "--status", "SUCCEEDED"], capture_output=True,
                            text=True, timeout=60, check=True)
     assert [job["job_id"] for job in json.loads(found.stdout)] == ["job-retry", "job-ok"]
+
+
+def test_no_subcommand_prints_the_help_and_exits_2(capsys):
+    code, out, _ = run(capsys)
+    assert code == 2
+    assert "submit" in out and "watch" in out
+
+
+def test_an_unknown_option_exits_2(db, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["jobs", "--db", db, "--no-such-option"])
+    assert exit_info.value.code == 2
+
+
+def test_the_exit_codes_are_documented_in_the_module():
+    for told in ("* 0:", "* 1: ``submit`` only", "* 2: a usage problem", "unknown job", "* 130:"):
+        assert told in cli.__doc__
+
+
+# Tables that fit the terminal ----------------------------------------------------------------
+
+def lines_of(out):
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def header_row(out, first):
+    """The first line of column headers that begins with the column ``first``."""
+    return next(line for line in out.splitlines() if line.startswith("┃ %s " % first))
+
+
+@pytest.mark.parametrize("command", [["jobs"], ["stats"], ["show", "job-retry"]])
+def test_at_80_columns_every_line_fits(db, capsys, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, *command, "--db", db)
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def columns_of(out, first):
+    return [cell.strip() for cell in header_row(out, first).split("┃") if cell.strip()]
+
+
+def test_jobs_at_80_columns_shows_the_most_important_columns_whole_and_names_the_others(db, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = run(capsys, "jobs", "--db", db)
+    assert columns_of(out, "job") == ["job", "status", "extractor", "att.", "run time"]
+    assert "job-retry" in out and "SUCCEEDED" in out and "ncsa.wordcount" in out and "3.0 s" in out
+    assert "not shown: progress, workers, started, resource (--wide)" in out
+    assert "…" not in out
+
+
+def test_jobs_at_120_columns_adds_progress_and_workers(db, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    _, out, _ = run(capsys, "jobs", "--db", db)
+    assert columns_of(out, "job") == ["job", "status", "extractor", "att.", "run time", "progress", "workers"]
+    assert "2/2 steps" in out and "worker-a, worker-b" in out
+    assert "not shown: started, resource (--wide)" in out
+    assert max(len(line) for line in out.splitlines()) <= 120
+
+
+def test_stats_at_80_columns_keeps_jobs_ok_failed_and_success_whole(db, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = run(capsys, "stats", "--db", db)
+    assert columns_of(out, "extractor") == ["extractor", "jobs", "ok", "failed", "lost", "success", "run p50",
+                                            "run p95"]
+    assert columns_of(out, "worker") == ["worker", "host", "jobs", "ok", "failed", "lost", "success", "run p50",
+                                         "run p95"]
+    assert "66.7 %" in out and "…" not in out
+    assert out.count("not shown: wait p50, wait p95, jobs/min (--wide)") == 2
+
+
+def test_stats_at_120_columns_shows_every_column(db, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    _, out, _ = run(capsys, "stats", "--db", db)
+    assert columns_of(out, "worker")[-3:] == ["wait p50", "wait p95", "jobs/min"]
+    assert "not shown" not in out
+
+
+def test_wide_shows_every_column_however_narrow_the_terminal(db, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = run(capsys, "jobs", "--db", db, "--wide")
+    headers = [cell.strip() for cell in header_row(out, "job").split("┃") if cell.strip()]
+    assert headers == ["job", "status", "extractor", "att.", "run time", "progress", "workers", "started", "resource"]
+    assert "not shown" not in out and max(len(line) for line in out.splitlines()) > 80
+
+
+def test_stats_wide_shows_throughput_and_queue_waits(db, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = run(capsys, "stats", "--db", db, "--wide")
+    assert "jobs/min" in out and "wait p95" in out and "not shown" not in out
+
+
+# Stored text is printed as text ----------------------------------------------------------------
+
+HOSTILE = ["[/bold]", "[i]x[/i]", "[data]", "\x1b]52;c;ZXZpbA==\x07", "\x1b]0;title\x07", "\x1b[2J",
+           "\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\", "\x9b31m"]
+ESCAPES = ("\x1b", "\x07", "\x9b", "\x9c")
+
+
+@pytest.fixture
+def hostile_db(tmp_path):
+    """Jobs whose extractor names, workers, resources and messages hold markup and escape sequences."""
+    path = tmp_path / "hostile.sqlite"
+    store = Store(path)
+    events = []
+    for number, value in enumerate(HOSTILE):
+        job, worker = "job-h%d" % number, "wk%d%s" % (number, value)
+        events += [tap_status(job, "StatusMessage.start", number, worker=worker, extractor="x" + value,
+                              resource="file" + value, message=value),
+                   tap_log(job, number, worker=worker, message="log " + value),
+                   tap_status(job, "StatusMessage.error", number + 1, worker=worker, extractor="x" + value,
+                              resource="file" + value, message="failed " + value,
+                              progress={"done": 1, "total": 2, "unit": value})]
+    store.add_events(events)
+    store.close()
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [["jobs", "--wide"], ["stats", "--wide"], ["show", "job-h1"], ["show", "job-h6"],
+                                     ["jobs"], ["stats"]])
+def test_stored_markup_and_escape_sequences_are_printed_as_inert_text(hostile_db, capsys, command):
+    code, out, _ = run(capsys, *command, "--db", hostile_db)
+    assert code == 0
+    assert not any(escape in out for escape in ESCAPES)
+    if command[0] != "show":
+        assert "[/bold]" in out and "[i]x[/i]" in out
+
+
+def test_show_prints_the_brackets_of_a_message_it_used_to_drop(hostile_db, capsys):
+    _, out, _ = run(capsys, "show", "job-h1", "--db", hostile_db, "--wide")
+    assert "failed [i]x[/i]" in out and "x[i]x[/i]" in out
+    assert "failed [data]" in run(capsys, "show", "job-h2", "--db", hostile_db)[1]
+    assert "failed link" in run(capsys, "show", "job-h6", "--db", hostile_db)[1]
+
+
+def test_a_lone_surrogate_in_a_job_is_replaced_not_a_crash(db, capsys, monkeypatch):
+    job = dict(Store(db, create=False).job("job-ok"), job_id="job-\ud800", extractor="x\ud800",
+               workers=["w\ud800"], message="m\ud800")
+    monkeypatch.setattr(Store, "jobs", lambda *args, **kwargs: [job])
+    code, out, _ = run(capsys, "jobs", "--db", db, "--wide")
+    assert code == 0
+    assert "job-\ufffd" in out and "x\ufffd" in out and "w\ufffd" in out
+    out.encode("utf-8")

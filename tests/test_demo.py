@@ -19,8 +19,8 @@ def run_demo(tmp_path, *arguments):
 
 
 def report_csv_runs(output):
-    """(replica, job id) of each run that started on report.csv."""
-    return set(re.findall(r"(replica \d)\s+([0-9a-f]{24})\s+report\.csv\s+START", output))
+    """(worker label, job id) of each run that started on report.csv."""
+    return set(re.findall(r"([0-9a-f]{8})\s+([0-9a-f]{24})\s+report\.csv\s+START", output))
 
 
 @pytest.mark.broker
@@ -30,10 +30,42 @@ def test_the_live_demo_tells_apart_two_replicas_working_on_the_same_file(tmp_pat
     runs = report_csv_runs(finished.stdout)
     assert len(runs) == 2
     assert len({replica for replica, _ in runs}) == 2 and len({job for _, job in runs}) == 2
-    assert "heartbeat: " in finished.stdout and "log: working on report.csv" in finished.stdout
+    assert "heartbeat from " in finished.stdout and "log: working on report.csv" in finished.stdout
     assert "RETRY" in finished.stdout and "(attempt 2)" in finished.stdout
     assert "7 jobs" in finished.stdout and "Per worker" in finished.stdout
     assert (tmp_path / "pyclowder-jobs-demo.sqlite").exists()
+
+
+def test_the_narration_names_each_worker_as_the_tables_do(tmp_path):
+    finished = run_demo(tmp_path, "--rabbitmq-uri", "amqp://guest:guest@127.0.0.1:1/%2f")
+    narrated = {worker for worker, _ in report_csv_runs(finished.stdout)}
+    per_worker = finished.stdout[finished.stdout.index("Per worker"):]
+
+    assert len(narrated) == 2
+    assert all(re.search(r"^│ %s │" % worker, per_worker, re.M) for worker in narrated)
+    assert "replica 1" not in finished.stdout
+
+
+def test_the_demo_tells_the_follow_up_commands_with_its_own_database(tmp_path):
+    finished = run_demo(tmp_path, "--rabbitmq-uri", "amqp://guest:guest@127.0.0.1:1/%2f")
+    follow_ups = re.findall(r"^  (pyclowder-jobs .*)$", finished.stdout, re.M)
+
+    assert [line.split()[1] for line in follow_ups] == ["jobs", "show", "stats", "serve"]
+    assert all(line.endswith("--db pyclowder-jobs-demo.sqlite") for line in follow_ups)
+    for line in follow_ups[:-1]:  # serve runs until Ctrl-C
+        found = subprocess.run([CONSOLE_SCRIPT] + line.split()[1:], cwd=tmp_path, capture_output=True, text=True,
+                               timeout=60)
+        assert found.returncode == 0, found.stderr
+
+
+def test_the_demo_at_80_columns_prints_tables_that_fit(tmp_path):
+    finished = subprocess.run([CONSOLE_SCRIPT, "demo", "--rabbitmq-uri", "amqp://guest:guest@127.0.0.1:1/%2f"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=240,
+                              env=dict(os.environ, COLUMNS="80"))
+    tables = finished.stdout[finished.stdout.index("7 jobs"):finished.stdout.index("Look further")]
+
+    assert max(len(line) for line in tables.splitlines()) <= 80
+    assert "┃ job                      ┃ status    ┃" in tables and "┃ ok ┃" in tables
 
 
 def test_without_a_broker_the_demo_replays_its_recording_through_the_same_code(tmp_path):

@@ -75,7 +75,8 @@ def test_replies_keep_pyclowders_fields_in_order_and_add_tracking(broker, extrac
     assert reply["status"] == "StatusMessage.start: Started processing."
     assert reply["start"].endswith("+00:00") and len(reply["start"]) == 25
     tracking = reply["tracking"]
-    assert set(tracking) == {"v", "worker", "host", "pid", "seq", "ts", "attempt", "redelivered", "kind"}
+    assert set(tracking) == {"v", "worker", "host", "pid", "seq", "ts", "attempt", "redelivered", "resource_name",
+                             "kind"}
     assert tracking["v"] == 1 and tracking["kind"] == "status" and tracking["attempt"] == 1
     assert tracking["redelivered"] is False
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", tracking["ts"])
@@ -224,6 +225,27 @@ def test_the_tap_gets_a_copy_of_every_status_progress_log_and_heartbeat(broker, 
     assert {"behave", "some.library"} <= {e["logger"] for e in logs if e["job_id"] == job_id}
     assert all(e["tracking"]["kind"] == "log" for e in logs)
     assert SECRET not in json.dumps([event for _, event in tap])
+
+
+def test_replies_log_events_and_heartbeats_carry_the_requests_file_name(broker, extractor):
+    tap = broker.bind_tap("%s.#" % broker.queue)
+    name = "r\u00e9sum\u00e9 \"final\" " + "n" * 300
+    broker.publish(file_request(1, HOST, "file-n", queue=broker.queue, secret_key=SECRET, filename=name,
+                                parameters={"seconds": 1.5}))
+    broker.collect(broker.finished("file-n"))
+    capped = name[:200]
+    replies = broker.replies_for("file-n")
+    assert {reply["tracking"]["resource_name"] for reply in replies} == {capped}
+    assert_accepted_by_clowder(replies)
+    broker.collect(lambda b: any(key.endswith(".log") and event["file_id"] == "file-n" for key, event in tap))
+    assert {event["tracking"]["resource_name"] for key, event in tap
+            if key.endswith(".log") and event["file_id"] == "file-n"} == {capped}
+
+    def listed(b):
+        return [job for _, beat in b.heartbeats for job in beat["tracking"]["jobs"] if job["resource_id"] == "file-n"]
+
+    broker.collect(listed)
+    assert {job["resource_name"] for job in listed(broker)} == {capped}
 
 
 def test_a_tap_that_cannot_be_declared_does_not_disturb_the_extractor(broker, start_extractor):

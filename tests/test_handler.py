@@ -13,8 +13,9 @@ from types import SimpleNamespace
 import pyclowder.connectors
 
 import pyclowder_jobs
+from clowder_rules import v1_reply_problems, v2_reply_problems
 from pyclowder_jobs.extractor import request
-from pyclowder_jobs.protocol import times, tracking as wire
+from pyclowder_jobs.protocol import tracking as wire
 from pyclowder_jobs.extractor.connector import TrackedRabbitMQConnector
 
 
@@ -171,3 +172,45 @@ def test_the_handler_arguments_the_connector_passes_by_position_are_pyclowders()
     parameters = list(inspect.signature(pyclowder.connectors.RabbitMQHandler.__init__).parameters)
     assert parameters[1:12] == ["extractor_name", "extractor_info", "job_id", "check_message", "process_message",
                                 "ssl_verify", "mounted_paths", "clowder_url", "method", "header", "body"]
+
+
+class Tap:
+    """Records what the connector publishes to the event tap."""
+
+    def __init__(self):
+        self.events = []
+
+    def publish(self, kind, body):
+        self.events.append((kind, json.loads(body)))
+
+
+def test_each_record_of_the_jobs_thread_at_or_above_its_loggers_level_reaches_the_tap_once():
+    alone = logging.getLogger("test.handler.alone")
+    alone.propagate = False  # no root handler is needed to see its records
+    alone.setLevel(logging.INFO)
+
+    def process(connector, host, key, resource, parameters):
+        alone.info("counted %s", "once")
+        alone.debug("below the level")
+
+    connector, channel = make_connector(process), Channel()
+    connector.tap = Tap()
+    deliver(connector, channel, dict(BODY, filename="report.csv"))
+    logs = [event for kind, event in connector.tap.events if kind == "log" and event["logger"] == alone.name]
+    assert [event["message"] for event in logs] == ["counted once"]
+    assert logs[0]["tracking"]["resource_name"] == "report.csv"
+
+
+def test_a_jobs_replies_carry_the_requests_file_name_and_are_still_accepted_by_both_clowders():
+    channel = Channel()
+    deliver(make_connector(lambda *args: None), channel, dict(BODY, filename="r\u00e9sum\u00e9 " + "n" * 300))
+    replies = channel.replies()
+    assert {reply["tracking"]["resource_name"] for reply in replies} == {"r\u00e9sum\u00e9 " + "n" * 193}
+    for reply in replies:
+        assert v1_reply_problems(reply) == [] and v2_reply_problems(reply) == []
+
+
+def test_a_request_without_a_name_gets_replies_without_one():
+    channel = Channel()
+    deliver(make_connector(lambda *args: None), channel, BODY)
+    assert all("resource_name" not in reply["tracking"] for reply in channel.replies())

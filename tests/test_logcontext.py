@@ -1,4 +1,4 @@
-"""The job id on log records (DESIGN 5.3)."""
+"""The job id on log records, and their copies for a job's sink (``docs/wire.rst``)."""
 
 import io
 import logging
@@ -22,6 +22,7 @@ def captured():
     logger.propagate = False
     yield logger, stream
     logger.removeHandler(handler)
+    logcontext.uninstall()
 
 
 def test_records_outside_a_job_carry_a_dash(captured):
@@ -87,24 +88,104 @@ def test_installing_twice_wraps_once():
     logcontext.install()
     wrapped = logging.Logger.makeRecord
     logcontext.install()
-    assert logging.Logger.makeRecord is wrapped
+    try:
+        assert logging.Logger.makeRecord is wrapped
+    finally:
+        logcontext.uninstall()
+        logcontext.uninstall()
 
 
-def test_pyclowders_default_format_gains_the_job_id_and_other_formats_stay():
-    root = logging.getLogger()
+def test_the_hook_stays_until_every_install_is_undone_then_make_record_is_as_it_was():
+    before = logging.Logger.makeRecord
+    logcontext.install()
+    logcontext.install()
+    logcontext.uninstall()
+    assert logging.Logger.makeRecord is logcontext._make_record
+    logcontext.uninstall()
+    assert logging.Logger.makeRecord is before
+
+
+def test_a_wrapper_another_library_puts_over_the_hook_is_left_in_place_and_never_wrapped_twice():
+    before = logging.Logger.makeRecord
+    logcontext.install()
+    hooked = logging.Logger.makeRecord
+
+    def other_library(self, *args, **kwargs):
+        return hooked(self, *args, **kwargs)
+
+    logging.Logger.makeRecord = other_library
+    logcontext.uninstall()
+    assert logging.Logger.makeRecord is other_library
+    logcontext.install()
+    assert logging.Logger.makeRecord is other_library
+    assert logging.getLogger("test").makeRecord("x", logging.INFO, __file__, 1, "m", (), None).job_id == "-"
+    logging.Logger.makeRecord = hooked  # the other library takes its wrapper out
+    logcontext.uninstall()
+    assert logging.Logger.makeRecord is before
+
+
+def test_show_job_id_changes_only_handlers_with_pyclowders_default_format():
     pyclowder_style = logging.StreamHandler(io.StringIO())
-    pyclowder_style.setFormatter(logging.Formatter(logcontext.PYCLOWDER_FORMAT))
+    pyclowder_style.setFormatter(logging.Formatter(logcontext.PYCLOWDER_FORMAT, "%H:%M"))
     custom = logging.StreamHandler(io.StringIO())
     custom.setFormatter(logging.Formatter("%(message)s"))
-    root.addHandler(pyclowder_style)
-    root.addHandler(custom)
+    replaced = logcontext.show_job_id([pyclowder_style, custom])
+    assert (pyclowder_style.formatter._fmt, pyclowder_style.formatter.datefmt) == (logcontext.DEFAULT_FORMAT, "%H:%M")
+    assert custom.formatter._fmt == "%(message)s"
+    assert [handler for handler, _, _ in replaced] == [pyclowder_style]
+
+
+def test_restoring_formatters_leaves_one_the_application_changed_since():
+    mine = logging.StreamHandler(io.StringIO())
+    theirs = logging.StreamHandler(io.StringIO())
+    originals = [logging.Formatter(logcontext.PYCLOWDER_FORMAT) for _ in range(2)]
+    mine.setFormatter(originals[0])
+    theirs.setFormatter(originals[1])
+    replaced = logcontext.show_job_id([mine, theirs])
+    changed_since = logging.Formatter("%(message)s")
+    theirs.setFormatter(changed_since)
+    logcontext.restore_formatters(replaced)
+    assert (mine.formatter, theirs.formatter) == (originals[0], changed_since)
+
+
+def test_a_jobs_sink_gets_each_record_of_its_thread_with_the_secret_masked(captured):
+    logger, _ = captured
+    copies = []
+    previous = logcontext.enter_job("job-1", "topsecret", copies.append)
     try:
-        logcontext.show_job_id_in_default_format()
-        assert pyclowder_style.formatter._fmt == logcontext.DEFAULT_FORMAT
-        assert custom.formatter._fmt == "%(message)s"
+        logger.info("url is %s", "http://h/api?key=topsecret")
+        logging.getLogger("test.logcontext.quiet").debug("below the level")
     finally:
-        root.removeHandler(pyclowder_style)
-        root.removeHandler(custom)
+        logcontext.leave_job(previous)
+    logger.info("after the job")
+    assert [(record.getMessage(), record.job_id) for record in copies] == [("url is http://h/api?key=*****", "job-1")]
+
+
+def test_a_sink_does_not_get_records_of_other_threads(captured):
+    logger, _ = captured
+    copies = []
+    previous = logcontext.enter_job("job-1", None, copies.append)
+    try:
+        thread = threading.Thread(target=logger.info, args=("elsewhere",))
+        thread.start()
+        thread.join()
+    finally:
+        logcontext.leave_job(previous)
+    assert copies == []
+
+
+def test_a_sink_that_fails_does_not_disturb_logging(captured):
+    logger, stream = captured
+
+    def broken(record):
+        raise RuntimeError("broken")
+
+    previous = logcontext.enter_job("job-1", None, broken)
+    try:
+        logger.info("still logged")
+    finally:
+        logcontext.leave_job(previous)
+    assert stream.getvalue() == "job-1 test.logcontext still logged\n"
 
 
 def test_a_jobs_secret_is_masked_in_messages_made_in_its_thread(captured):

@@ -53,3 +53,29 @@ def test_a_body_that_is_not_utf8_is_read_as_latin1_with_a_warning():
 def test_a_body_that_is_not_a_json_object_is_refused_with_the_reason(raw, reason):
     with pytest.raises(request.BadRequest, match=reason):
         request.read(raw, "objectid")
+
+
+def name_of(body):
+    return request.read(json.dumps(body).encode(), "objectid").resource_name
+
+
+def test_a_file_request_is_named_by_its_filename():
+    assert name_of({"id": "f", "filename": "report.csv", "routing_key": "*.file.text.csv"}) == "report.csv"
+
+
+def test_a_dataset_request_is_named_by_the_datasets_name():
+    assert name_of({"id": "d", "datasetId": "d", "resource_type": "dataset", "datasetName": "Survey 2026"}) == \
+        "Survey 2026"
+
+
+def test_a_dataset_request_is_not_named_by_the_file_that_triggered_it():
+    assert name_of({"id": "f", "datasetId": "d", "filename": "added.csv", "routing_key": "x.dataset.file.added"}) \
+        is None
+
+
+def test_a_request_without_a_name_has_none():
+    assert name_of({"id": "f"}) is None
+
+
+def test_a_long_filename_is_cut_to_200_characters():
+    assert name_of({"id": "f", "filename": "n" * 10000}) == "n" * 200

@@ -170,6 +170,32 @@ def test_raw_events_are_a_jobs_own_documents_in_arrival_order_logs_included(stor
     assert store.raw_events("job-1") == [events[0], events[1], events[3]]
 
 
+def test_job_events_are_numbered_and_chosen_by_kind_by_what_came_after_and_by_number(store):
+    events = [tap_status("job-1", "StatusMessage.start", 0), tap_log("job-1", 1, message="one"),
+              tap_status("job-2", "StatusMessage.start", 1), tap_log("job-1", 2, message="two"),
+              tap_status("job-1", "StatusMessage.done", 3)]
+    store.add_events(events, now=NOW)
+    every = store.job_events("job-1")
+    assert [(kind, event) for _, kind, event in every] == [("status", events[0]), ("log", events[1]),
+                                                          ("log", events[3]), ("status", events[4])]
+    seqs = [seq for seq, _, _ in every]
+    assert seqs == sorted(seqs)
+    assert [event for _, _, event in store.job_events("job-1", kinds=("log",))] == [events[1], events[3]]
+    assert [event for _, _, event in store.job_events("job-1", after=seqs[1])] == [events[3], events[4]]
+    assert [event for _, _, event in store.job_events("job-1", kinds=("log",), limit=1)] == [events[1]]
+    assert [event for _, _, event in store.job_events("job-1", kinds=("log",), limit=1, newest=True)] == [events[3]]
+    assert store.job_events("no-such-job") == []
+
+
+def test_last_seq_is_the_number_of_the_latest_event(store):
+    assert store.last_seq() == 0
+    store.add_events([tap_status("job-1", "StatusMessage.start", 0), tap_log("job-1", 1)], now=NOW)
+    assert store.last_seq() == max(seq for seq, _, _ in store.job_events("job-1"))
+    before = store.last_seq()
+    store.add_events([tap_heartbeat("worker-a", 2)], now=NOW)
+    assert store.last_seq() > before
+
+
 def test_heartbeats_keeps_the_latest_of_each_worker(store):
     beats = [tap_heartbeat("worker-a", 20), tap_heartbeat("worker-a", 10), tap_heartbeat("worker-b", 5)]
     store.add_events(beats[:1], now=NOW)
@@ -177,10 +203,14 @@ def test_heartbeats_keeps_the_latest_of_each_worker(store):
     assert store.heartbeats() == [beats[0], beats[2]]
 
 
-def test_rejected_documents_are_kept_raw_but_make_no_job(store):
-    assert store.add_events([{"something": "else"}, *finished_job("job-1", 0, 1)], now=NOW) == 3
+def test_documents_the_fold_refuses_are_kept_raw_in_the_rejected_table_with_its_reason(store):
+    assert store.add_events([{"something": "else"}, *finished_job("job-1", 0, 1)], now=NOW, source="import") == 2
     assert store.counts()["rejected"] == 1
     assert [job["job_id"] for job in store.jobs(now=NOW)] == ["job-1"]
+    [rejected] = store.rejected()
+    assert json.loads(rejected["raw"]) == {"something": "else"}
+    assert rejected["source"] == "import"
+    assert rejected["reason"] == "neither an extraction event, a job document nor a heartbeat"
 
 
 def test_raw_texts_that_are_not_utf8_json_objects_are_counted_and_what_is_stored_parses(store):

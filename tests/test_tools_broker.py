@@ -21,7 +21,7 @@ from pyclowder_jobs.server import group_events
 from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store, StoreError
 from pyclowder_jobs.tools.recorder import Recorder
-from tools_builders import finished_job, newest_first
+from tools_builders import finished_job, newest_first, tap_heartbeat, tap_status
 
 pytestmark = pytest.mark.broker
 
@@ -132,7 +132,7 @@ def test_record_keeps_each_job_of_a_real_extractor_with_its_status_attempts_and_
     code, output = recorder.stop()
 
     assert code == 0
-    assert "recorded" in output.splitlines()[-1] and "0 malformed" in output
+    assert "recorded" in output.splitlines()[-1] and "0 rejected" in output
     assert {name: jobs[job_id]["status"] for name, job_id in ids.items()} == {
         "steps": "SUCCEEDED", "fail": "FAILED", "retry": "SUCCEEDED", "skip": "SKIPPED"}
     assert jobs[ids["retry"]]["attempts"] == 2
@@ -185,7 +185,7 @@ def test_a_recorder_that_crashes_or_stops_mid_stream_loses_nothing(tmp_path, bro
     store.close()
 
 
-def test_malformed_messages_are_counted_acked_and_kept_out_of_the_jobs(tmp_path, broker, record, recorder_queue):
+def test_malformed_messages_are_counted_acked_and_kept_in_the_rejected_table(tmp_path, broker, record, recorder_queue):
     recorder = record()
     channel = broker.channel
     for body in (b"not json", b"[1, 2]", json.dumps({"neither": "status nor heartbeat"}).encode()):
@@ -196,11 +196,12 @@ def test_malformed_messages_are_counted_acked_and_kept_out_of_the_jobs(tmp_path,
     code, output = recorder.stop()
 
     assert code == 0
-    assert "2 malformed" in output.splitlines()[-1]
+    assert "3 rejected" in output.splitlines()[-1]
     assert channel.queue_declare(queue=recorder_queue, passive=True).method.message_count == 0
     store = Store(recorder.db, create=False)
     assert store.jobs() == []
-    assert store.counts().get("rejected") == 1
+    assert store.counts().get("rejected") == 3
+    assert {row["source"] for row in store.rejected()} == {"recorder"}
     store.close()
 
 
@@ -225,6 +226,26 @@ def test_watch_once_shows_running_jobs_with_progress_recent_finishes_and_workers
     assert "Workers (1)" in workers and "ago" in workers
 
 
+def test_watch_prints_one_tap_event_full_of_markup_and_escape_sequences_as_text(broker):
+    watch = subprocess.Popen(command("watch", "--once", "5", "--bind", broker.queue + ".#",
+                                     "--rabbitmq-uri", RABBITMQ_URI),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, COLUMNS="250"))
+    time.sleep(2.0)  # the watcher binds its queue
+    event = tap_status(objectid(), "StatusMessage.start", 0, extractor="[/bold]",
+                       worker="\x1b]0;title\x07\x1b[2Jworker-\ud800", message="\x1b]52;c;ZXZpbA==\x07[i]x[/i]")
+    beat = tap_heartbeat("\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\", 0)
+    beat["tracking"]["host"] = "[i]host[/i]\x9b31m"
+    for kind, body in (("status", event), ("heartbeat", beat)):
+        broker.channel.basic_publish(exchange="pyclowder.jobs", routing_key="%s.%s" % (broker.queue, kind),
+                                     body=json.dumps(event if kind == "status" else body))
+    out, err = watch.communicate(timeout=60)
+
+    assert watch.returncode == 0, err
+    shown = out.decode("utf-8")
+    assert "[/bold]" in shown and "[i]host[/i]" in shown and "link" in shown and "Workers (1)" in shown
+    assert not any(escape in shown for escape in ("\x1b", "\x07", "\x9b"))
+
+
 def test_watch_with_an_unreachable_broker_exits_2_naming_it(tmp_path):
     found = subprocess.run(command("watch", "--once", "1", "--rabbitmq-uri", "amqp://guest:pw@127.0.0.1:1/%2f"),
                            capture_output=True, text=True, timeout=60)
@@ -247,7 +268,7 @@ def test_a_recorder_in_a_thread_commits_what_it_took_when_asked_to_stop(tmp_path
     thread.join(30)
 
     assert not thread.is_alive()
-    assert (recorder.summary.new, recorder.summary.duplicates, recorder.summary.malformed) == (20, 0, 0)
+    assert (recorder.summary.new, recorder.summary.duplicates, recorder.summary.rejected) == (20, 0, 0)
     store = Store(tmp_path / "jobs.sqlite", create=False)
     assert [job["status"] for job in store.jobs()] == ["SUCCEEDED"] * 10
     store.close()

@@ -27,14 +27,6 @@ from pyclowder_jobs.extractor.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
 
-#: The tracked handlers by the ident of the thread running their job.
-_running: Dict[int, "TrackedHandler"] = {}
-
-
-def running_handler() -> Optional["TrackedHandler"]:
-    """The tracked handler whose job runs in this thread, if any."""
-    return _running.get(threading.get_ident())
-
 
 class TrackedHandler(RabbitMQHandler):
     """Processes one message in its own thread, like pyClowder's ``RabbitMQHandler``."""
@@ -59,7 +51,7 @@ class TrackedHandler(RabbitMQHandler):
         super().__init__(*handler_arguments)
         self.tracking_job = job
         self.tracking_worker = worker
-        self._tracking = worker.tracking_template(job.attempt, job.redelivered)
+        self._tracking = worker.tracking_template(job.attempt, job.redelivered, job.resource_name)
         self._wake_connector = wake
         self._tap = tap
         self._tap_events: List[Tuple[str, str]] = []
@@ -75,11 +67,9 @@ class TrackedHandler(RabbitMQHandler):
         self.thread.start()
 
     def _run_job(self, json_body: Dict[str, Any]) -> None:
-        """The job thread: pyClowder's processing, with the job id on its log records, always ending
-        with a final status."""
-        ident = threading.get_ident()
-        _running[ident] = self
-        previous = enter_job(self.job_id, self._secret)
+        """The job thread: pyClowder's processing, with the job id on its log records (and a copy of
+        each for the event tap), always ending with a final status."""
+        previous = enter_job(self.job_id, self._secret, None if self._tap is None else self.log_event)
         try:
             self._process_message(json_body)
         except Exception:  # pylint: disable=broad-except
@@ -89,7 +79,6 @@ class TrackedHandler(RabbitMQHandler):
                 if not self._ended:
                     self._end_unfinished()
             finally:
-                del _running[ident]
                 leave_job(previous)
 
     def _end_unfinished(self) -> None:
@@ -140,7 +129,7 @@ class TrackedHandler(RabbitMQHandler):
             self._wake_connector()
 
     def log_event(self, record: logging.LogRecord) -> None:
-        """Queue a copy of a log record from the job's thread for the event tap."""
+        """Queue a copy of a log record from the job's thread for the event tap (the job's log sink)."""
         if self._tap is None:
             return
         job = self.tracking_job
@@ -242,25 +231,6 @@ class TrackedHandler(RabbitMQHandler):
         if self._tap is not None:
             self._tap_events.append((kind, body))
         return {"type": "status", "resource": resource, "payload": payload, "body": body}
-
-
-class JobLogForwarder(logging.Handler):
-    """Sends each log record made in a tracked job's thread to that job's event tap."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        handler = running_handler()
-        if handler is not None:
-            try:
-                handler.log_event(record)
-            except Exception:  # pylint: disable=broad-except
-                pass
-
-
-def forward_job_logs_to_tap() -> None:
-    """Put one :class:`JobLogForwarder` on the root logger. Calling it again does nothing."""
-    root = logging.getLogger()
-    if not any(isinstance(existing, JobLogForwarder) for existing in root.handlers):
-        root.addHandler(JobLogForwarder())
 
 
 def progress(connector: Any, resource: Dict[str, Any], done: float, total: Optional[float] = None,

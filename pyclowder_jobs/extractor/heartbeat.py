@@ -1,4 +1,4 @@
-"""The heartbeat: pyClowder's announcement on the ``extractors`` fanout, with ``tracking``.
+"""The heartbeat: pyClowder's announcement on the ``extractors`` fanout, with ``tracking`` (``docs/wire.rst``).
 
 Each heartbeat keeps pyClowder's fields (``id``, ``queue``, ``owner`` on 3.x, ``extractor_info``)
 and adds ``tracking``: host, pid, interval, time, sequence number, jobs processed and the jobs
@@ -8,7 +8,6 @@ connection: it reconnects at the next beat instead of ending the heartbeat threa
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import time
@@ -18,33 +17,27 @@ import pika
 from pyclowder.connectors import RabbitMQBroadcast
 
 from pyclowder_jobs.protocol import tracking
+from pyclowder_jobs.extractor import compat
 from pyclowder_jobs.extractor.tap import open_tap
 from pyclowder_jobs.extractor.worker import Worker
 
 logger = logging.getLogger("pyclowder_jobs")
 
-_HAS_OWNER = "clowder_email" in inspect.signature(RabbitMQBroadcast.__init__).parameters
-
 
 class TrackedBroadcast(RabbitMQBroadcast):
     """Publishes a tracked heartbeat every ``heartbeat`` seconds from a daemon thread."""
 
-    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "") -> None:
-        arguments = dict(rabbitmq_uri=connector.rabbitmq_uri, extractor_info=connector.extractor_info,
-                         rabbitmq_queue=connector.rabbitmq_queue, heartbeat=connector.heartbeat)
-        if _HAS_OWNER:
-            arguments["clowder_email"] = connector.clowder_email
-        super().__init__(**arguments)
+    def __init__(self, connector: Any, worker: Worker, tap_exchange: str = "", tap_persistent: bool = True) -> None:
+        super().__init__(**compat.broadcast_arguments(connector))
         self.id = worker.id
         self.tracking_worker = worker
         self.tap_exchange = tap_exchange
+        self.tap_persistent = tap_persistent
         self.tap = None
 
     def message(self) -> Dict[str, Any]:
         """The heartbeat as it is sent now."""
-        message = {"id": self.id, "queue": self.rabbitmq_queue}
-        if _HAS_OWNER:
-            message["owner"] = self.clowder_email
+        message = compat.heartbeat_fields(self)
         message["extractor_info"] = self.extractor_info
         worker = self.tracking_worker
         message["tracking"] = tracking.heartbeat_tracking(worker.host, worker.pid, self.heartbeat, time.time(),
@@ -52,7 +45,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         return message
 
     def send_heartbeat(self) -> None:
-        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"], self.tap_persistent)
         next_beat = time.monotonic()
         while self.thread:
             try:
@@ -77,7 +70,7 @@ class TrackedBroadcast(RabbitMQBroadcast):
         self.connection = pika.BlockingConnection(pika.URLParameters(self.rabbitmq_uri))
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange="extractors", exchange_type="fanout", durable=True)
-        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"])
+        self.tap = open_tap(self.connection, self.tap_exchange, self.extractor_info["name"], self.tap_persistent)
 
     def _close(self) -> None:
         try:

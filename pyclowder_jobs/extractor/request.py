@@ -1,4 +1,4 @@
-"""Reading a request from Clowder: decoding, the job id, the attempt and the resource.
+"""Reading a request from Clowder: decoding, the job id, the attempt, the resource and its name.
 
 A body is decoded as pyClowder decodes it (UTF-8, else ISO-8859-1). A body that is not a JSON
 object cannot be processed and is refused with a reason; everything else about the request is
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from pyclowder_jobs.protocol.ids import MAX_ID_LENGTH, incoming_job_id, new_job_id, shorten
+from pyclowder_jobs.protocol.tracking import capped_resource_name
 
 
 class BadRequest(ValueError):
@@ -28,6 +29,7 @@ class Request:
     attempt: int
     resource_id: Any
     warnings: List[str]
+    resource_name: Optional[str] = None
 
 
 def decode(raw: bytes) -> Tuple[Dict[str, Any], bool]:
@@ -74,7 +76,7 @@ def read(raw: bytes, id_style: str) -> Request:
         job_id = new_job_id(id_style)
         body["jobid"] = job_id
         raw = json.dumps(body)
-    return Request(body, raw, job_id, attempt_of(body), resource_of(body), warnings)
+    return Request(body, raw, job_id, attempt_of(body), resource_of(body), warnings, resource_name_of(body))
 
 
 def attempt_of(body: Dict[str, Any]) -> int:
@@ -92,3 +94,16 @@ def resource_of(body: Dict[str, Any]) -> Optional[Any]:
         if value:
             return value
     return None
+
+
+def resource_name_of(body: Dict[str, Any]) -> Optional[str]:
+    """The name people know the request's resource by, capped: a dataset request's ``datasetName``,
+    any other request's ``filename``; None when the request has none.
+
+    A dataset request (Clowder v2's ``resource_type``, or a v1 routing key with ``.dataset.``) may
+    carry the name of the file that triggered it: that name is not the dataset's, so it is not used.
+    """
+    routing_key = body.get("routing_key")
+    if body.get("resource_type") == "dataset" or (type(routing_key) is str and ".dataset." in routing_key):
+        return capped_resource_name(body.get("datasetName"))
+    return capped_resource_name(body.get("filename"))

@@ -19,8 +19,15 @@ PROGRESS_INTERVAL_VARIABLE = "PYCLOWDER_JOBS_PROGRESS_INTERVAL"
 
 #: The topic exchange of the event tap (default ``pyclowder.jobs``); empty turns the tap off.
 TAP_EXCHANGE_VARIABLE = "PYCLOWDER_JOBS_TAP_EXCHANGE"
+#: Set to 0, false, no or off to publish tap events transient (default: persistent, so that a
+#: recorder's backlog survives a broker restart).
+TAP_PERSISTENT_VARIABLE = "PYCLOWDER_JOBS_TAP_PERSISTENT"
+#: Seconds the broker may stay away before the extractor exits with status 75, for a supervisor to
+#: restart it (default 300).
+RECONNECT_TIMEOUT_VARIABLE = "PYCLOWDER_JOBS_RECONNECT_TIMEOUT"
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def auto_disabled() -> bool:
@@ -35,6 +42,8 @@ class Settings:
     id_style: str = OBJECTID
     progress_interval: float = 1.0
     tap_exchange: str = "pyclowder.jobs"
+    tap_persistent: bool = True
+    reconnect_timeout: float = 300.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -45,13 +54,25 @@ class Settings:
             logger.warning("%s=%r is not one of %s: using %s", ID_STYLE_VARIABLE, id_style[:32],
                            ", ".join(ID_STYLES), defaults.id_style)
             id_style = defaults.id_style
-        interval_text = os.environ.get(PROGRESS_INTERVAL_VARIABLE)
-        progress_interval = defaults.progress_interval
-        if interval_text is not None:
-            try:
-                progress_interval = max(0.0, float(interval_text))
-            except ValueError:
-                logger.warning("%s=%r is not a number of seconds: using %s", PROGRESS_INTERVAL_VARIABLE,
-                               interval_text[:32], defaults.progress_interval)
+        progress_interval = _seconds(PROGRESS_INTERVAL_VARIABLE, defaults.progress_interval)
         tap_exchange = os.environ.get(TAP_EXCHANGE_VARIABLE, defaults.tap_exchange).strip()
-        return cls(id_style=id_style, progress_interval=progress_interval, tap_exchange=tap_exchange)
+        persistent_text = os.environ.get(TAP_PERSISTENT_VARIABLE, "").strip().lower()
+        if persistent_text and persistent_text not in _TRUE | _FALSE:
+            logger.warning("%s=%r is not one of 1, 0, true, false, yes, no, on, off: using %s",
+                           TAP_PERSISTENT_VARIABLE, persistent_text[:32], defaults.tap_persistent)
+        tap_persistent = persistent_text not in _FALSE
+        return cls(id_style=id_style, progress_interval=progress_interval, tap_exchange=tap_exchange,
+                   tap_persistent=tap_persistent,
+                   reconnect_timeout=_seconds(RECONNECT_TIMEOUT_VARIABLE, defaults.reconnect_timeout))
+
+
+def _seconds(variable: str, default: float) -> float:
+    """A number of seconds from 0 up from the environment; a bad value is reported and replaced by ``default``."""
+    text = os.environ.get(variable)
+    if text is None:
+        return default
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        logger.warning("%s=%r is not a number of seconds: using %s", variable, text[:32], default)
+        return default

@@ -1,8 +1,9 @@
 """The event tap: a copy of every status, progress and log event and every heartbeat (``docs/wire.rst``).
 
-Clowder's reply queue has one consumer, so watchers get their own copy: each event is published,
-not persistent, to a topic exchange (``pyclowder.jobs`` by default) with the routing key
-``<extractor>.<kind>``. The tap has its own channel, used only from the thread that owns the
+Clowder's reply queue has one consumer, so watchers get their own copy: each event is published to
+a topic exchange (``pyclowder.jobs`` by default) with the routing key ``<extractor>.<kind>``,
+persistent unless ``PYCLOWDER_JOBS_TAP_PERSISTENT`` is off, so that what waits in a recorder's
+durable queue survives a broker restart. The tap has its own channel, used only from the thread that owns the
 connection; a failure there is logged and the tap rests a while, never disturbing the extractor.
 """
 
@@ -20,15 +21,17 @@ logger = logging.getLogger("pyclowder_jobs")
 RETRY_AFTER = 30.0
 
 _TRANSIENT = pika.BasicProperties(delivery_mode=1, content_type="application/json")
+_PERSISTENT = pika.BasicProperties(delivery_mode=2, content_type="application/json")
 
 
 class Tap:
     """Publishes copies of one extractor's events on a channel of its own."""
 
-    def __init__(self, connection: Any, exchange: str, extractor: str) -> None:
+    def __init__(self, connection: Any, exchange: str, extractor: str, persistent: bool = True) -> None:
         self.connection = connection
         self.exchange = exchange
         self.extractor = extractor
+        self.properties = _PERSISTENT if persistent else _TRANSIENT
         self._channel: Optional[Any] = None
         self._resting_until = 0.0
 
@@ -40,7 +43,7 @@ class Tap:
             if self._channel is None or not self._channel.is_open:
                 self._open_channel()
             self._channel.basic_publish(exchange=self.exchange, routing_key="%s.%s" % (self.extractor, kind),
-                                        body=body, properties=_TRANSIENT)
+                                        body=body, properties=self.properties)
         except Exception as exc:  # pylint: disable=broad-except
             self._rest(exc)
 
@@ -71,7 +74,7 @@ class Tap:
             pass
 
 
-def open_tap(connection: Any, exchange: str, extractor: str) -> Optional[Tap]:
+def open_tap(connection: Any, exchange: str, extractor: str, persistent: bool = True) -> Optional[Tap]:
     """A tap for ``extractor`` on ``connection``, its channel open, or None when the exchange name
     is empty (tap off). Call it from the connection's thread."""
-    return Tap(connection, exchange, extractor).open() if exchange else None
+    return Tap(connection, exchange, extractor, persistent).open() if exchange else None

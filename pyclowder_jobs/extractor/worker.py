@@ -7,23 +7,32 @@ replies, so both ends can tell which run sent which update.
 from __future__ import annotations
 
 import itertools
+import math
 import os
+import reprlib
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pyclowder_jobs.protocol.times import utc_millis
 from pyclowder_jobs.protocol.tracking import TrackingTemplate
 
 #: Most tracking templates a worker keeps (one per attempt number seen, and redelivered or not).
 MAX_TEMPLATES = 64
+#: The most characters of a job's text field in a heartbeat: a longer resource id from a request is cut
+#: (ending in ``...``), so that it is not copied whole into every heartbeat while its job runs.
+MAX_HEARTBEAT_TEXT = 256
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = MAX_HEARTBEAT_TEXT
+_short.maxlevel, _short.maxdict, _short.maxlist = 2, 4, 4
 
 
 @dataclass
 class Job:
-    """One message being processed: its id, attempt and timing."""
+    """One message being processed: its id, attempt, timing and the name of its resource."""
 
     job_id: str
     resource_id: Any
@@ -31,15 +40,34 @@ class Job:
     redelivered: bool = False
     started: float = field(default_factory=time.time)
     last_event: float = 0.0
+    #: The request's name for its resource, already capped (``protocol.tracking.capped_resource_name``), or None.
+    resource_name: Optional[str] = None
 
     def summary(self) -> Dict[str, Any]:
         """The job as listed in a heartbeat."""
-        return {
-            "job_id": self.job_id,
-            "resource_id": self.resource_id,
-            "started": utc_millis(self.started),
-            "last_event": utc_millis(self.last_event or self.started),
-        }
+        summary = {"job_id": self.job_id, "resource_id": capped(self.resource_id)}
+        if self.resource_name is not None:
+            summary["resource_name"] = capped(self.resource_name)
+        summary["started"] = utc_millis(self.started)
+        summary["last_event"] = utc_millis(self.last_event or self.started)
+        return summary
+
+
+def capped(value: Any) -> Any:
+    """``value`` as a heartbeat lists it, so that one odd request cannot spoil its worker's heartbeats:
+    None, a boolean or a number that JSON and SQLite keep as it is; anything else as text of at most
+    :data:`MAX_HEARTBEAT_TEXT` characters, lone surrogates written as escapes."""
+    kind = type(value)
+    if value is None or kind is bool or (kind is int and -2 ** 63 <= value < 2 ** 63) or (
+            kind is float and math.isfinite(value)):
+        return value
+    if kind is not str:
+        value = _short.repr(value)
+    if len(value) > MAX_HEARTBEAT_TEXT:
+        value = value[:MAX_HEARTBEAT_TEXT - 3] + "..."
+    if not value.isascii():
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 class Worker:
@@ -64,12 +92,14 @@ class Worker:
         """The next number of this worker's event counter (status, progress and heartbeat)."""
         return next(self._seq)
 
-    def tracking_template(self, attempt: int, redelivered: bool) -> TrackingTemplate:
-        """The template of the ``tracking`` objects of this worker's jobs of one attempt.
+    def tracking_template(self, attempt: int, redelivered: bool,
+                          resource_name: Optional[str] = None) -> TrackingTemplate:
+        """The template of the ``tracking`` objects of a job of this worker.
 
-        Made once and shared by those jobs (it is never changed), since encoding its constant
-        part costs more than all the rest of a short job's tracking. Hostile retry counts cannot
-        make the cache grow without bound: it starts again when it is full.
+        The part shared by the jobs of one attempt is made once (it is never changed), since
+        encoding it costs more than all the rest of a short job's tracking; a job whose request
+        names its resource gets a copy with the name added. Hostile retry counts cannot make the
+        cache grow without bound: it starts again when it is full.
         """
         key = (attempt, redelivered)
         template = self._templates.get(key)
@@ -77,11 +107,15 @@ class Worker:
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
             template = self._templates[key] = TrackingTemplate(self.id, self.host, self.pid, attempt, redelivered)
-        return template
+        return template.named(resource_name)
 
     def job_started(self, job: Job) -> None:
         """List ``job`` in heartbeats until :meth:`job_ended`."""
         self._jobs[id(job)] = job
+
+    def job_abandoned(self, job: Job) -> None:
+        """Stop listing ``job`` without counting it as processed: its message went back to the queue."""
+        self._jobs.pop(id(job), None)
 
     def job_ended(self, job: Job) -> None:
         """Stop listing ``job`` and count it as processed (once, however often it is called)."""

@@ -89,7 +89,7 @@ def to_ms(value: Any) -> Optional[int]:
             value = value.get("$numberLong")
             try:
                 value = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
                 return None
             kind = int
         if kind is int:  # extended JSON: milliseconds

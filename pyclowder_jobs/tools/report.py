@@ -62,8 +62,10 @@ def figures(jobs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     }
 
 
-def stats(jobs: Iterable[Dict[str, Any]], heartbeats: Iterable[Dict[str, Any]] = ()) -> Dict[str, List[Dict[str, Any]]]:
-    """``{"extractors": [...], "workers": [...]}``: one row of figures per extractor and per worker.
+def stats(jobs: Iterable[Dict[str, Any]], heartbeats: Iterable[Dict[str, Any]] = (),
+          rejected: int = 0) -> Dict[str, Any]:
+    """``{"extractors": [...], "workers": [...], "rejected": n}``: one row of figures per extractor and
+    per worker, and how many documents the store rejected (they are in no job).
 
     A job run by several workers (a retry elsewhere) counts for each of them.  Worker rows carry
     the worker's ``host`` and ``queue`` when a heartbeat tells them.
@@ -82,4 +84,12 @@ def stats(jobs: Iterable[Dict[str, Any]], heartbeats: Iterable[Dict[str, Any]] =
         "extractors": [dict(extractor=name, **figures(members)) for name, members in sorted(by_extractor.items())],
         "workers": [dict(worker=name, host=known.get(name, {}).get("host"), queue=known.get(name, {}).get("queue"),
                          **figures(members)) for name, members in sorted(by_worker.items())],
+        "rejected": rejected,
     }
+
+
+def rejected_line(figures: Dict[str, Any], db: str) -> str:
+    """The line that tells how many documents were rejected, and how to list them; empty when none were."""
+    count = figures.get("rejected") or 0
+    return ("rejected documents (not stored or folded): %d; `pyclowder-jobs rejected --db %s` lists them"
+            % (count, db)) if count else ""

@@ -45,7 +45,7 @@ import threading
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from pyclowder_jobs.protocol.identity import document_key, event_key
-from pyclowder_jobs.protocol.times import When, ms_to_datetime, ms_to_iso, timedelta_ms, to_ms, when_ms
+from pyclowder_jobs.protocol.times import When, ms_to_iso, timedelta_ms, when_ms
 from pyclowder_jobs.protocol.tracking import is_log_line
 from pyclowder_jobs.server import DEFAULT_MAX_GAP, DEFAULT_STALE_AFTER, TERMINAL
 from pyclowder_jobs.server.fold import (RUN_STATE, Fold, OutOfOrder, dump_key, dump_run, durations, key_jobs,
@@ -431,7 +431,8 @@ class Store:
     def stats(self, *, extractor: Optional[str] = None, since: When = None) -> Dict[str, List[Dict[str, Any]]]:
         """``stats``' figures per extractor and per worker (:func:`pyclowder_jobs.tools.report.stats`)."""
         from pyclowder_jobs.tools.report import stats as figures  # pylint: disable=import-outside-toplevel
-        return figures(self.jobs(extractor=extractor, since=since), self.heartbeats())
+        return figures(self.jobs(extractor=extractor, since=since), self.heartbeats(),
+                       self.counts().get(REJECTED, 0))
 
     def raw_events(self, job_id: str) -> List[Dict[str, Any]]:
         """The raw documents of a job (statuses, progress, logs), in arrival order: those the fold placed
@@ -581,16 +582,22 @@ class Store:
         """A checked fold holding the stored state of the jobs ``ids``, the keys ``keys``, the keys those
         jobs wait on and the jobs those keys name."""
         runs: Dict[str, Any] = {}
-        self._load_runs(ids, runs)
-        keys = set(keys)
-        keys.update(run.key for run in runs.values() if run.key is not None)
         states: Dict[Key, list] = {}
-        for chunk in _chunks([_encode(key) for key in keys]):
-            for key, state in self._db.execute("SELECT key, state FROM fold_keys WHERE key IN (%s)"
-                                               % _marks(chunk), chunk):
-                states[tuple(json.loads(key))] = json.loads(state)
-        named = {job_id for state in states.values() for job_id in key_jobs(state)}
-        self._load_runs(named - set(runs), runs)
+        tried_ids: Set[str] = set()
+        tried_keys: Set[Key] = set()
+        wanted_ids, wanted_keys = set(ids), set(keys)
+        while wanted_ids or wanted_keys:  # a key names jobs, and a job may wait on another key
+            self._load_runs(wanted_ids, runs)
+            tried_ids |= wanted_ids
+            wanted_keys |= {run.key for run in runs.values() if run.key is not None}
+            wanted_keys -= tried_keys
+            for chunk in _chunks([_encode(key) for key in wanted_keys]):
+                for key, state in self._db.execute("SELECT key, state FROM fold_keys WHERE key IN (%s)"
+                                                   % _marks(chunk), chunk):
+                    states[tuple(json.loads(key))] = json.loads(state)
+            tried_keys |= wanted_keys
+            wanted_keys = set()
+            wanted_ids = {job_id for state in states.values() for job_id in key_jobs(state)} - tried_ids
         fold = Fold(self.max_gap, checked=True, taken=self._taken)
         fold.adopt(runs.values(), {key: restore_key(state, runs) for key, state in states.items()})
         return fold

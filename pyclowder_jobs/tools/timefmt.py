@@ -1,4 +1,4 @@
-"""Durations and ages as people read them: ``0.4 s``, ``1.2 s``, ``3 min 4 s``, ``2 h 5 min``."""
+"""Durations and ages as people read them: ``16 ms``, ``1.2 s``, ``3 min 4 s``, ``2 h 5 min``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ def duration(seconds: Optional[float]) -> str:
     """A duration in seconds, human-readable; an empty string for None."""
     if seconds is None:
         return ""
-    if seconds < 10:
-        return "%.1f s" % seconds if seconds >= 0.1 or seconds == 0 else "%.0f ms" % (seconds * 1000)
-    if seconds < 60:
+    if seconds < 0.9995:  # each bound is where the shorter form would round up to the next one
+        return "%d ms" % round(seconds * 1000)
+    if seconds < 9.95:
+        return "%.1f s" % seconds
+    if seconds < 59.5:
         return "%d s" % round(seconds)
     whole = int(round(seconds))
     if whole < 3600:

@@ -7,107 +7,72 @@ queues), folds what arrives with :class:`pyclowder_jobs.server.JobIndex`, and re
 
 from __future__ import annotations
 
-import json
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import pika.exceptions
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
 
+from pyclowder_jobs.tools.quarantine import parse_whole
 from pyclowder_jobs.tools.recorder import DEFAULT_EXCHANGE, BrokerError, connect, safe_uri
 from pyclowder_jobs.server import LOST, TERMINAL, JobIndex
 from pyclowder_jobs.protocol.times import to_ms
+from pyclowder_jobs.tools.terminal import (Column, counted, fitted_table, one_line, print_fitted, progress_cell,
+                                           short, status_text, text)
 from pyclowder_jobs.tools.timefmt import ago, duration
 
-#: Colours of statuses in every table.
-STYLES = {"SUCCEEDED": "green", "FAILED": "red", "LOST": "bold red", "SKIPPED": "yellow",
-          "CANCELLED": "yellow", "RESUBMITTED": "magenta", "PROCESSING": "cyan", "STARTED": "cyan",
-          "SUBMITTED": "blue"}
+#: The live view's tables; ``rank`` 0 is always shown, the highest rank gives way first.
+RUNNING = (Column("job"), Column("extractor", 2), Column("status"), Column("attempt", 3, "right"),
+           Column("elapsed", 4, "right"), Column("progress", 1, wraps=(22, 40)), Column("worker", 5))
+FINISHED = (Column("job"), Column("extractor", 2), Column("status"), Column("attempt", 4, "right"),
+            Column("run time", 3, "right"), Column("finished", 5, "right"), Column("message", 1, wraps=(12, 50)))
+WORKERS = (Column("worker"), Column("host", 2), Column("queue", 3), Column("last heartbeat", 1, "right"),
+           Column("running", 4, "right"), Column("processed", 5, "right"))
 
-
-#: Columns of free text: (least, most) width; they give way first when the screen is narrow.
-_TEXTS = {"progress": (24, 40), "message": (12, 50), "text": (20, 80)}
-#: Columns never squeezed below their usual content (ids are copied from the screen).
-_MIN_WIDTHS = {"job": 24, "status": 9, "extractor": 14, "att.": 4, "attempt": 7, "started": 19, "run time": 8,
-               "elapsed": 7, "finished": 9, "worker": 8, "workers": 8, "time": 24}
-
-
-def column(name: str) -> Dict[str, Any]:
-    """The options of a table column named ``name``: ids whole, long texts cut or wrapped."""
-    if name in _TEXTS:
-        least, most = _TEXTS[name]
-        return {"min_width": least, "max_width": most, "overflow": "fold"}
-    return {"no_wrap": True, "min_width": _MIN_WIDTHS.get(name)}
-
-
-def status_text(status: str) -> Text:
-    """A status in its colour."""
-    return Text(status, style=STYLES.get(status, ""))
-
-
-def progress_cell(job: Dict[str, Any]) -> RenderableType:
-    """A bar with ``done/total unit`` when the job reports a total, else its last message."""
-    progress = job.get("progress") or {}
-    done, total = progress.get("done"), progress.get("total")
-    if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total > 0:
-        table = Table.grid(padding=(0, 1))
-        label = "%g/%g" % (done, total) + (" %s" % progress["unit"] if progress.get("unit") else "")
-        table.add_row(ProgressBar(total=total, completed=min(done, total), width=12), label)
-        return table
-    return one_line(job.get("message"))
-
-
-def one_line(text: Optional[str]) -> Text:
-    """A text kept on one line, cut with an ellipsis where its column ends."""
-    return Text(text or "", overflow="ellipsis", no_wrap=True)
+#: Said while no heartbeat has arrived: pyClowder's own default interval is long.
+NO_HEARTBEAT = ("No heartbeat seen yet: pyClowder sends one every 300 s unless told otherwise. Start the "
+                "extractor with --heartbeat 10 (or HEARTBEAT=10) to see its workers sooner.")
 
 
 def render(jobs: Sequence[Dict[str, Any]], heartbeats: Dict[str, Dict[str, Any]], *, now: datetime,
-           finished: int = 10, title: str = "") -> RenderableType:
-    """One frame: running jobs, the last ``finished`` finishes, and each worker's last heartbeat."""
+           finished: int = 10, title: str = "", width: Optional[int] = None) -> RenderableType:
+    """One frame: running jobs, the last ``finished`` finishes, and each worker's last heartbeat.
+
+    The tables fit ``width`` (every column when it is None).
+    """
     now_ms = to_ms(now)
     running = [job for job in jobs if job["status"] not in TERMINAL and job["status"] != LOST]
     done = [job for job in jobs if job["status"] in TERMINAL or job["status"] == LOST]
     running.sort(key=lambda job: job["started"] or job["last_update"])
     done.sort(key=lambda job: job["finished"] or job["last_update"], reverse=True)
 
-    table = Table(title="Running (%d)" % len(running), title_justify="left", expand=False)
-    for name in ("job", "extractor", "status", "attempt", "elapsed", "progress", "worker"):
-        table.add_column(name, **column(name))
-    for job in running:
-        table.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
-                      str(job["attempts"]), duration(job["elapsed"]), progress_cell(job),
-                      short(job["workers"][-1]) if job["workers"] else "")
-
-    recent = Table(title="Finished (last %d of %d)" % (min(finished, len(done)), len(done)), title_justify="left")
-    for name in ("job", "extractor", "status", "attempt", "run time", "finished", "message"):
-        recent.add_column(name, **column(name))
-    for job in done[:finished]:
-        when = to_ms(job["finished"] or job["last_update"])
-        recent.add_row(job["job_id"], job["extractor"] or "", status_text(job["status"]),
-                       str(job["attempts"]), duration(job["run_time"]), ago(now_ms - when), one_line(job["message"]))
-
-    workers = Table(title="Workers (%d)" % len(heartbeats), title_justify="left")
-    for name in ("worker", "host", "queue", "last heartbeat", "running", "processed"):
-        workers.add_column(name, **column(name))
+    table = fitted_table(RUNNING, ([job["job_id"], job["extractor"], status_text(job["status"]), job["attempts"],
+                                    duration(job["elapsed"]), progress_cell(job),
+                                    short(job["workers"][-1]) if job["workers"] else ""] for job in running),
+                         width=width, title="Running (%d)" % len(running))
+    recent = fitted_table(FINISHED, ([job["job_id"], job["extractor"], status_text(job["status"]), job["attempts"],
+                                      duration(job["run_time"]),
+                                      ago(now_ms - to_ms(job["finished"] or job["last_update"])),
+                                      one_line(job["message"])] for job in done[:finished]),
+                          width=width, title="Finished (last %d of %d)" % (min(finished, len(done)), len(done)))
+    rows = []
     for worker, beat in sorted(heartbeats.items()):
         tracking = beat.get("tracking") if isinstance(beat.get("tracking"), dict) else {}
         seen = to_ms(tracking.get("ts")) if tracking.get("ts") else None
-        workers.add_row(short(worker), str(tracking.get("host") or ""), str(beat.get("queue") or ""),
-                        ago(now_ms - seen) if seen is not None else "?", str(len(tracking.get("jobs") or [])),
-                        str(tracking.get("processed", "")))
-    parts: List[RenderableType] = [Text(title, style="bold")] if title else []
-    return Group(*parts, table, recent, workers)
-
-
-def short(worker: str) -> str:
-    """The first 8 characters of a worker id: enough to tell workers apart on screen."""
-    return worker[:8]
+        running_jobs = tracking.get("jobs") if isinstance(tracking.get("jobs"), list) else []
+        rows.append([short(worker), tracking.get("host"), beat.get("queue"),
+                     ago(now_ms - seen) if seen is not None else "?", len(running_jobs),
+                     tracking.get("processed")])
+    workers = fitted_table(WORKERS, rows, width=width, title="Workers (%d)" % len(heartbeats))
+    parts: List[RenderableType] = [text(title, "bold")] if title else []
+    parts += [table, recent, workers]
+    if not heartbeats:
+        parts.append(Text(NO_HEARTBEAT, style="dim"))
+    return Group(*parts)
 
 
 class Watcher:
@@ -120,35 +85,43 @@ class Watcher:
         self.index = JobIndex()
         self.heartbeats: Dict[str, Dict[str, Any]] = {}
         self.events = 0
-        self.malformed = 0
+        #: Messages not folded, by reason: not JSON objects, or holding what cannot be shown (see
+        #: :mod:`pyclowder_jobs.tools.quarantine`).
+        self.rejected: Counter = Counter()
 
     def take(self, body: bytes) -> None:
-        """Fold one message from the tap."""
+        """Fold one message from the tap; one that cannot be read or shown is counted as rejected."""
         try:
-            event = json.loads(body)
-        except (ValueError, RecursionError):
-            self.malformed += 1
-            return
-        if not isinstance(event, dict):
-            self.malformed += 1
+            event, reason = parse_whole(body.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            reason = "not JSON in UTF-8"
+        else:
+            if reason is None and not isinstance(event, dict):
+                reason = "not a JSON object"
+        if reason is not None:
+            self.rejected[reason] += 1
             return
         self.events += 1
         if "extractor_info" in event and isinstance(event.get("id"), str):
             self.heartbeats[event["id"]] = event
         self.index.add(event)
 
-    def frame(self, finished: int = 10) -> RenderableType:
-        """The view as of now."""
+    def frame(self, finished: int = 10, width: Optional[int] = None) -> RenderableType:
+        """The view as of now, its tables fitted to ``width`` (every column when None)."""
         now = datetime.now(timezone.utc)
         jobs = [job.to_dict() for job in self.index.jobs(now)]
-        title = "pyclowder-jobs watch: %s on %s, %d events, %d jobs%s" % (
-            self.exchange, safe_uri(self.uri), self.events, len(jobs),
-            ", %d malformed" % self.malformed if self.malformed else "")
-        return render(jobs, self.heartbeats, now=now, finished=finished, title=title)
+        title = "pyclowder-jobs watch: %s on %s, %s, %s%s" % (
+            self.exchange, safe_uri(self.uri), counted(self.events, "event"), counted(len(jobs), "job"),
+            ", %d rejected" % sum(self.rejected.values()) if self.rejected else "")
+        return render(jobs, self.heartbeats, now=now, finished=finished, title=title, width=width)
 
     def run(self, console: Console, *, seconds: Optional[float] = None, finished: int = 10,
-            refresh: float = 0.5) -> None:
-        """Show the live view until Ctrl-C, or for ``seconds`` and then print one final frame."""
+            refresh: float = 0.5, wide: bool = False) -> None:
+        """Show the live view until Ctrl-C, or for ``seconds`` and then print one final frame.
+
+        The tables fit the console, or with ``wide`` show every column (the final frame of
+        ``seconds`` is then as wide as they need; the live view squeezes them into the window).
+        """
         connection = connect(self.uri)
         try:
             channel = connection.channel()
@@ -162,15 +135,16 @@ class Watcher:
                 deadline = time.monotonic() + seconds
                 while time.monotonic() < deadline:
                     connection.process_data_events(time_limit=min(0.2, max(0.0, deadline - time.monotonic())))
-                console.print(self.frame(finished))
+                print_fitted(console, self.frame(finished, None if wide else console.width))
                 return
-            with Live(self.frame(finished), console=console, refresh_per_second=4, screen=False) as live:
+            with Live(self.frame(finished, None if wide else console.width), console=console, refresh_per_second=4,
+                      screen=False) as live:
                 next_frame = time.monotonic() + refresh
                 try:
                     while True:
                         connection.process_data_events(time_limit=0.1)
                         if time.monotonic() >= next_frame:  # a busy tap does not make it redraw more often
-                            live.update(self.frame(finished))
+                            live.update(self.frame(finished, None if wide else console.width))
                             next_frame = time.monotonic() + refresh
                 except KeyboardInterrupt:
                     pass

@@ -131,6 +131,15 @@ def test_an_idless_reply_does_not_join_an_id_job_that_its_own_worker_reports_on(
     assert len(jobs[0].events) == 2
 
 
+def test_an_idless_done_can_close_an_id_job_that_waits_on_another_resource():
+    events = [v1("SUBMITTED", 0, job=JOB), v1(ERROR, 1), v1("SUBMITTED", 2, job=JOB, resource=DATASET),
+              v1("DONE", 3)]
+
+    (job,) = group_events(events, now=NOW)
+
+    assert (job.job_id, job.status, len(job.events)) == (JOB, FAILED, 4)
+
+
 def test_done_closes_a_job_so_the_next_start_opens_another():
     events = [v1(START, 0), v1(WORK, 1), v1("DONE", 2), v1(START, 10), v1(ERROR, 12)]
 

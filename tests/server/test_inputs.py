@@ -1,7 +1,7 @@
 """Every input shape is accepted (DESIGN 3-5); bad events are reported, never raised (rule 9)."""
 from datetime import timedelta, timezone
 
-from pyclowder_jobs.protocol import times, tracking as wire
+from pyclowder_jobs.protocol import tracking as wire
 from pyclowder_jobs.server import FAILED, PROCESSING, STARTED, SUCCEEDED, group_events
 from server_builders import (DATASET, EXTRACTOR, FILE, JOB, NOW, USER, ObjectId, at, event_ids,
                              heartbeat, iso, new_oid, reply, v1)

@@ -1,22 +1,28 @@
-"""A running web server on an ephemeral loopback port, and a small HTTP client for it."""
+"""The app served by a real uvicorn on an ephemeral loopback port, and a small HTTP client for it."""
 import json
+from email.message import Message
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Dict, NamedTuple, Optional
 
 import pytest
+import uvicorn
 from web_events import sample_events
 
 from pyclowder_jobs.store import Store
-from pyclowder_jobs.tools.web.httpd import make_server
+from pyclowder_jobs.tools.web import make_app
+
+TOKEN = "test-token-0123456789"
 
 
 class Answer(NamedTuple):
     """An HTTP answer: status, headers and body as text."""
 
     status: int
-    headers: Dict[str, str]
+    headers: Message
     text: str
 
     def json(self) -> Any:
@@ -34,26 +40,45 @@ class Client:
         request = urllib.request.Request(self.base + target, data=data, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=30) as reply:
-                return Answer(reply.status, dict(reply.headers), reply.read().decode("utf-8"))
+                return Answer(reply.status, reply.headers, reply.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
             with error:
-                return Answer(error.code, dict(error.headers), error.read().decode("utf-8"))
+                return Answer(error.code, error.headers, error.read().decode("utf-8"))
 
-    def get(self, target: str) -> Answer:
-        return self.request(target)
+    def get(self, target: str, **headers: str) -> Answer:
+        return self.request(target, headers={name.replace("_", "-"): value for name, value in headers.items()})
 
-    def post(self, target: str, form: str) -> Answer:
-        return self.request(target, data=form.encode("utf-8"),
-                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    def post(self, target: str, form: str, *, token: Optional[str] = TOKEN, **headers: str) -> Answer:
+        sent = {"Content-Type": "application/x-www-form-urlencoded"}
+        if token is not None:
+            sent["Authorization"] = "Bearer " + token
+        sent.update({name.replace("_", "-"): value for name, value in headers.items()})
+        return self.request(target, data=form.encode("utf-8"), headers=sent)
 
 
-def start_server(store: Any):
-    """A server for ``store`` on 127.0.0.1 and a free port, serving in a thread."""
-    server = make_server(store, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="web-test-server",
-                              daemon=True)
-    thread.start()
-    return server, thread
+class Served:
+    """An ASGI app served by uvicorn on 127.0.0.1 and a free port, in a thread, until :meth:`stop`."""
+
+    def __init__(self, app: Any, *, site: Any = None) -> None:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # as serve makes it
+        listener.bind(("127.0.0.1", 0))
+        self.port = listener.getsockname()[1]
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.site = site if site is not None else app.state.site
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [listener]}, name="web-test-server",
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.site.stop()
+        self.server.should_exit = True
+        self.thread.join(20)
+        assert not self.thread.is_alive()
 
 
 @pytest.fixture
@@ -66,11 +91,14 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def web(store):
-    """A Client for a server on the ``store`` fixture."""
-    server, thread = start_server(store)
-    host, port = server.server_address[:2]
-    yield Client("http://%s:%d" % (host, port))
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+def served(store):
+    """The app on the ``store`` fixture, served on a loopback port."""
+    running = Served(make_app(store, token=TOKEN))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def web(served):
+    """A Client for the ``served`` app."""
+    return Client(served.base)

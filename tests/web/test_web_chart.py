@@ -90,7 +90,8 @@ def test_hostile_worker_names_and_units_stay_text():
 def test_an_empty_chart_says_so():
     document = render_svg({})
     assert series_groups(document) == {}
-    assert "No progress reported yet." in document
+    assert "No progress reported." in document
+    assert "nothing yet" in render_svg({}, empty="nothing yet")
 
 
 def test_many_workers_and_many_points_are_bounded():

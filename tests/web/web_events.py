@@ -34,13 +34,17 @@ def submitted(offset: float, *, job: str = JOB, resource: str = FILE, extractor:
 
 def reply(status: str, message: str, offset: float, *, job: str = JOB, resource: str = FILE,
           extractor: str = EXTRACTOR, worker: str = "worker-a", attempt: int = 1,
-          progress: Optional[Dict[str, Any]] = None, ok: Optional[bool] = None) -> Dict[str, Any]:
-    """A tracked status reply; with ``progress`` it is a progress event."""
+          progress: Optional[Dict[str, Any]] = None, ok: Optional[bool] = None,
+          resource_name: Optional[str] = None, host: str = "node1", pid: int = 4242) -> Dict[str, Any]:
+    """A tracked status reply; with ``progress`` it is a progress event; ``resource_name`` is the
+    request's file name as the tracking object carries it."""
     kind = wire.PROGRESS if progress is not None else wire.STATUS
-    template = wire.reply_tracking_template(worker, "node1", 4242, attempt, False)
+    template = wire.reply_tracking_template(worker, host, pid, attempt, False)
     tracking = wire.reply_tracking(template, next(_seq), seconds(offset), kind, progress)
     if ok is not None:
         tracking["ok"] = ok
+    if resource_name is not None:
+        tracking["resource_name"] = resource_name
     return wire.status_reply(resource, extractor, job, status, message, seconds(offset), tracking)
 
 
@@ -51,6 +55,15 @@ def progress(offset: float, done: float, total: Optional[float], *, worker: str 
     return reply("StatusMessage.processing", wire.progress_text(done, total, unit), offset, job=job,
                  worker=worker, progress={"done": done, "total": total, "unit": unit}, ok=ok,
                  resource=resource, extractor=extractor)
+
+
+def log(offset: float, message: str, *, level: str = "INFO", job: str = JOB, worker: str = "worker-a",
+        attempt: int = 1, logger: str = "wordcount", resource: str = FILE, extractor: str = EXTRACTOR,
+        host: str = "node1", pid: int = 4242) -> Dict[str, Any]:
+    """A job's log line as the event tap carries it."""
+    template = wire.reply_tracking_template(worker, host, pid, attempt, False)
+    tracking = wire.reply_tracking(template, next(_seq), seconds(offset), wire.LOG)
+    return wire.log_event(resource, extractor, job, level, logger, message, tracking)
 
 
 def sample_events() -> list:

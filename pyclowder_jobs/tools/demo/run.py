@@ -2,7 +2,8 @@
 
 It starts the demo extractor as two replicas, submits a batch that sends the same file to both at
 once, a failure, a retry, a skip and slow jobs with progress, and prints what the event tap shows
-as it happens: each status with its job id and worker, the heartbeats and the job's log lines.
+as it happens: each status with its job id and worker (named by the first 8 characters of its id,
+as every table names it), the heartbeats and the job's log lines.
 Then it records everything into SQLite and prints the job table and the stats. Without a broker it
 replays a bundled recording of such a run through the same code.
 """
@@ -23,6 +24,7 @@ import pika
 
 from pyclowder_jobs.tools.demo import scenario
 from pyclowder_jobs.testing.clowder import StandInClowder
+from pyclowder_jobs.tools.terminal import clean, short
 
 QUEUE = "pyclowder-jobs.demo"
 TAP_EXCHANGE = "pyclowder.jobs"
@@ -34,12 +36,12 @@ Event = Tuple[str, Dict[str, Any]]
 
 
 class Narrator:
-    """Prints tap events as one line each: when, which replica, which job, what happened."""
+    """Prints tap events as one line each: when, which worker (labelled as the tables label it), which job,
+    what happened. What the events carry is printed as text, without control or escape sequences."""
 
     def __init__(self, names: Dict[str, str], write: Callable[[str], None] = print) -> None:
         self.names = names
-        self.write = write
-        self.replicas: Dict[str, str] = {}
+        self.write = lambda line: write(clean(line))
         self.started: Optional[float] = None
 
     def tell(self, routing_key: str, event: Dict[str, Any]) -> None:
@@ -49,32 +51,27 @@ class Narrator:
             return
         tracking = event.get("tracking") or {}
         when = self._clock(tracking.get("ts"))
-        who = self._replica(tracking.get("worker"))
+        who = short(tracking.get("worker"))
         job = event.get("job_id") or "-"
         name = self.names.get(event.get("file_id"), event.get("file_id"))
         if kind == "log":
             if event.get("logger") == "behave":
                 message = str(event.get("message")).replace(str(event.get("file_id")), str(name))
-                self.write("%s  %-9s  %s  %-10s  log: %s" % (when, who, job, name, message))
+                self.write("%s  %-8s  %s  %-10s  log: %s" % (when, who, job, name, message))
             return
         status = str(event.get("message_type", "")).replace("StatusMessage.", "").upper()
         attempt = tracking.get("attempt", 1)
-        self.write("%s  %-9s  %s  %-10s  %-10s %s%s" % (
+        self.write("%s  %-8s  %s  %-10s  %-10s %s%s" % (
             when, who, job, name, status, event.get("message"), "  (attempt %d)" % attempt if attempt > 1 else ""))
 
     def _heartbeat(self, event: Dict[str, Any]) -> None:
         tracking = event.get("tracking") or {}
-        who = self._replica(event.get("id"))
         jobs = tracking.get("jobs") or []
         doing = ", ".join("%s on %s" % (job.get("job_id"), self.names.get(job.get("resource_id"), "?"))
                           for job in jobs) or "idle"
-        self.write("%s  %-9s  heartbeat: %s; %s finished so far" % (
-            self._clock(tracking.get("ts")), who, doing, tracking.get("processed", 0)))
-
-    def _replica(self, worker: Optional[str]) -> str:
-        if worker not in self.replicas:
-            self.replicas[worker] = "replica %d" % (len(self.replicas) + 1)
-        return self.replicas[worker]
+        self.write("%s  %-8s  heartbeat from %s pid %s: %s; %s finished so far" % (
+            self._clock(tracking.get("ts")), short(event.get("id")), tracking.get("host"), tracking.get("pid"), doing,
+            tracking.get("processed", 0)))
 
     def _clock(self, ts: Optional[str]) -> str:
         seconds = _epoch(ts)

@@ -1,6 +1,12 @@
-"""The web page of pyclowder-jobs: ``pyclowder-jobs serve --db FILE``.
+"""The web page of pyclowder-jobs: ``pyclowder-jobs serve --db FILE``, or mounted in an ASGI app.
 
-``pages`` renders the index and the job page as HTML, ``chart`` draws each worker's progress as
-SVG, ``progress_api`` turns the progress-service calls (create, update, show, render) into events
-the store keeps, and ``server`` serves all of it over HTTP with the standard library only.
+``make_app(store)`` is an ASGI app (Starlette) with the index, the job pages (with their log
+lines), the JSON API and the progress-service API; it follows the store live (Server-Sent Events).
+``app`` routes it, ``guard`` checks hosts and origins and adds the security headers, ``views`` and
+``templates/`` make the HTML, ``chart`` draws each worker's progress as SVG, ``live`` streams
+updates, ``progress_api`` turns the progress-service calls into events, ``serve`` runs it on uvicorn.
 """
+
+from .app import make_app
+
+__all__ = ["make_app"]

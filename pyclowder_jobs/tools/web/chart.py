@@ -5,12 +5,16 @@ The input is the job's raw events (what ``Store.raw_events`` returns): every sta
 The chart has a line per worker (fraction done over time, in the worker's colour, which also
 labels its bar) and, below it, a bar per worker with its latest numbers.  A worker whose latest
 update says ``ok`` is false (the progress API's ``ok=0``) has a red bar, and the part of its line
-that leads to a failed update is red.  All text is XML-escaped, so a hostile
+that leads to a failed update is red.  ``templates/chart.svg`` draws it, autoescaped, so a hostile
 worker name or unit cannot break out of the image.
 """
+
+from __future__ import annotations
+
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
+
 from ...protocol.times import ms_to_iso, to_ms
-from .text import h
+from .markup import render
 
 #: Workers beyond this many are summed up in one line of text instead of drawn.
 MAX_WORKERS = 40
@@ -115,85 +119,53 @@ def job_span(job: Mapping[str, Any]) -> Tuple[Optional[int], Optional[int]]:
 
 
 def render_svg(series: Dict[str, List[Point]], *, title: str = "",
-               span: Tuple[Optional[int], Optional[int]] = (None, None)) -> str:
+               span: Tuple[Optional[int], Optional[int]] = (None, None), empty: str = "No progress reported.") -> str:
     """The chart as a complete SVG document (``image/svg+xml``), with no external references.
 
     The time axis covers every point and, when given, ``span`` (ms since the epoch, see
-    :func:`job_span`), so that a single report is drawn where it falls in the job's run.
+    :func:`job_span`), so that a single report is drawn where it falls in the job's run.  Without
+    any point the chart holds the text ``empty``.
     """
+    return render("chart.svg", **drawing(series, title=title, span=span, empty=empty))
+
+
+def drawing(series: Dict[str, List[Point]], *, title: str = "",
+            span: Tuple[Optional[int], Optional[int]] = (None, None), empty: str = "") -> Dict[str, Any]:
+    """What ``chart.svg`` draws: the size, the axes and, per worker, its line and bar (coordinates and labels)."""
     workers = sorted(series)[:MAX_WORKERS]
     hidden = len(series) - len(workers)
     height = BAR_TOP + max(1, len(workers)) * (BAR_HEIGHT + BAR_GAP) + (20 if hidden else 0) + 8
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" class="progress-chart" width="%d" height="%d" '
-             'viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">' % (WIDTH, height, WIDTH, height),
-             "<title>%s</title>" % h(title or "progress by worker"),
-             '<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>' % (WIDTH, height)]
+    found: Dict[str, Any] = {"width": WIDTH, "height": height, "title": title or "progress by worker",
+                             "empty": empty, "hidden": hidden, "axes": None, "series": [],
+                             "plot": (PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM)}
     points = [point for worker in workers for point in series[worker]]
     if not points:
-        parts.append('<text x="%d" y="%d" fill="#555555">No progress reported yet.</text>'
-                     % (PLOT_LEFT, PLOT_TOP + 40))
-        parts.append("</svg>")
-        return "".join(parts)
+        return found
     first = min([point.ts for point in points] + [when for when in span[:1] if type(when) is int])
     last = max([point.ts for point in points] + [when for when in span[1:] if type(when) is int])
-    span = max(last - first, 1000)
-    parts.extend(_axes(first, first + span))
-    for index, worker in enumerate(workers):
-        parts.extend(_series(worker, series[worker], index, first, span))
-    if hidden:
-        parts.append('<text x="8" y="%d" fill="#555555">and %d more worker%s not drawn</text>'
-                     % (height - 12, hidden, "" if hidden == 1 else "s"))
-    parts.append("</svg>")
-    return "".join(parts)
+    length = max(last - first, 1000)
+    found["axes"] = {"lines": [round(_y(percent / 100.0), 1) for percent in (0, 50, 100)],
+                     "labels": [(percent, round(_y(percent / 100.0) + 4, 1)) for percent in (0, 50, 100)],
+                     "first": _clock(first), "last": _clock(first + length)}
+    found["series"] = [_series(worker, series[worker], index, first, length) for index, worker in enumerate(workers)]
+    return found
 
 
-def _axes(first: int, last: int) -> List[str]:
-    parts = ['<g class="axes" stroke="#cccccc">']
-    for percent in (0, 50, 100):
-        y = _y(percent / 100.0)
-        parts.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>' % (PLOT_LEFT, y, PLOT_RIGHT, y))
-    parts.append("</g>")
-    for percent in (0, 50, 100):
-        parts.append('<text x="%d" y="%.1f" text-anchor="end" fill="#555555">%d%%</text>'
-                     % (PLOT_LEFT - 6, _y(percent / 100.0) + 4, percent))
-    parts.append('<text x="%d" y="%d" fill="#555555">%s</text>' % (PLOT_LEFT, PLOT_BOTTOM + 16,
-                                                                   _clock(first)))
-    parts.append('<text x="%d" y="%d" text-anchor="end" fill="#555555">%s UTC</text>'
-                 % (PLOT_RIGHT, PLOT_BOTTOM + 16, _clock(last)))
-    return parts
-
-
-def _series(worker: str, points: List[Point], index: int, first: int, span: int) -> List[str]:
+def _series(worker: str, points: List[Point], index: int, first: int, span: int) -> Dict[str, Any]:
     latest = points[-1]
     failed = not latest.ok
     colour = PALETTE[index % len(PALETTE)]
     most = max(point.done for point in points)
-    drawn = _thin(points)
-    coordinates = [(_x(point.ts, first, span), _y(fraction(point, most)), point.ok) for point in drawn]
-    parts = ['<g class="series%s" data-worker="%s">' % (" failed" if failed else "", h(worker)),
-             "<title>%s</title>" % h("%s: %s%s" % (worker, progress_label(latest),
-                                                         "" if latest.ok else " (failed)"))]
-    for run_ok, run in _runs(coordinates):
-        stroke = colour if run_ok else FAILED_COLOUR
-        if len(run) == 1:
-            x, y = run[0]
-            parts.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (x, y, stroke))
-        else:
-            parts.append('<polyline fill="none" stroke-width="2" stroke="%s" points="%s"/>'
-                         % (stroke, " ".join("%.1f,%.1f" % xy for xy in run)))
+    coordinates = [(_x(point.ts, first, span), _y(fraction(point, most)), point.ok) for point in _thin(points)]
+    runs = [{"colour": colour if run_ok else FAILED_COLOUR, "points": ["%.1f" % value for value in run[0]]
+             if len(run) == 1 else " ".join("%.1f,%.1f" % xy for xy in run), "dot": len(run) == 1}
+            for run_ok, run in _runs(coordinates)]
     top = BAR_TOP + index * (BAR_HEIGHT + BAR_GAP)
-    fill = FAILED_COLOUR if failed else colour
-    share = fraction(latest, most)
-    parts.append('<text x="8" y="%d" fill="%s">%s</text>' % (top + 12, colour, h(_cut(worker))))
-    parts.append('<rect class="worker-track" x="%d" y="%d" width="%d" height="%d" fill="#eeeeee" rx="3"/>'
-                 % (BAR_LEFT, top, BAR_WIDTH, BAR_HEIGHT))
-    parts.append('<rect class="worker-bar" x="%d" y="%d" width="%.1f" height="%d" fill="%s" rx="3"/>'
-                 % (BAR_LEFT, top, BAR_WIDTH * share, BAR_HEIGHT, fill))
-    parts.append('<text x="%d" y="%d" fill="#333333">%s</text>'
-                 % (BAR_LEFT + BAR_WIDTH + 10, top + 12,
-                    h(progress_label(latest) + ("" if latest.ok else " failed"))))
-    parts.append("</g>")
-    return parts
+    return {"worker": worker, "failed": failed, "colour": colour, "runs": runs,
+            "summary": "%s: %s%s" % (worker, progress_label(latest), "" if latest.ok else " (failed)"),
+            "name": _cut(worker), "top": top, "bar_left": BAR_LEFT, "bar_width": BAR_WIDTH, "bar_height": BAR_HEIGHT,
+            "share": "%.1f" % (BAR_WIDTH * fraction(latest, most)), "fill": FAILED_COLOUR if failed else colour,
+            "label": progress_label(latest) + ("" if latest.ok else " failed")}
 
 
 def _runs(coordinates: List[Tuple[float, float, bool]]) -> List[Tuple[bool, List[Tuple[float, float]]]]:

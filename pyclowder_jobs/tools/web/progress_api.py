@@ -99,7 +99,7 @@ class ProgressAPI:
             if job is not None:
                 _own(job, job_id)
                 return {"ok": True, "jobid": job_id, "created": False}
-            self.store.add_events([self._created(job_id, desc, maxage, client)])
+            self.store.add_events([self._created(job_id, desc, maxage, client)], source=SOURCE)
         return {"ok": True, "jobid": job_id, "created": True}
 
     def update(self, params: Params, client: str = "") -> Dict[str, Any]:
@@ -137,7 +137,7 @@ class ProgressAPI:
             fields["source"] = SOURCE
             events.append(tracking.status_reply(RESOURCE_PREFIX + job_id, extractor, job_id,
                                                 "StatusMessage.processing", text, now, fields))
-            self.store.add_events(events)
+            self.store.add_events(events, source=SOURCE)
         return {"ok": True, "jobid": job_id, "workid": worker, "progress": tracking.progress_text(current, total),
                 "failed": not ok}
 
