@@ -2,12 +2,17 @@
 
 import os
 import socket
+import sys
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from broker import RABBITMQ_URI, Broker, ExtractorProcess
+
+# The server's event builders serve the store's tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))
 
 
 def _broker_reachable():

@@ -172,12 +172,13 @@ class StoreError(Exception):
 class _Row:
     """A job row read back, with the attribute names :func:`~pyclowder_jobs.server.fold.verdict` reads."""
 
-    __slots__ = _JOB_COLUMNS[:-1] + ("last",)
+    __slots__ = _JOB_COLUMNS[:-1] + ("last", "resource")
 
     def __init__(self, values: Sequence[Any]) -> None:
         for name, value in zip(_JOB_COLUMNS, values):
             setattr(self, name, value)
         self.last = self.last_update
+        self.resource = self.resource_id
 
 
 class Store:
@@ -638,8 +639,6 @@ class Store:
         for key in keys:
             rows = [_Row(values) for values in db.execute(
                 "SELECT %s FROM jobs WHERE resource_id = ? AND extractor IS ?" % _SUMMARY, key)]
-            for row in rows:
-                row.resource = row.resource_id
             successors = superseded(rows)
             db.executemany("UPDATE jobs SET superseded_by = ? WHERE job_id = ?",
                            [(successors.get(row.job_id), row.job_id) for row in rows
