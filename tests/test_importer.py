@@ -4,9 +4,8 @@ import json
 import pytest
 
 from pyclowder_jobs.tools.importer import import_file
-from pyclowder_jobs.server import group_events
 from pyclowder_jobs.store import Store
-from tools_builders import FIXTURES, at, fixture_events, newest_first
+from tools_builders import FIXTURES, at, fixture_events, folded_jobs, stored_jobs
 
 NOW = at(3600)
 V2_JOB = {"_id": {"$oid": "6b02ce12be89bcb317f632cf"}, "listener_id": "ncsa.wordcount",
@@ -37,7 +36,7 @@ def test_json_lines_are_imported_and_fold_like_the_documents_themselves(store, t
     events = fixture_events()
     summary = import_file(store, write_lines(tmp_path / "extractions.json", events))
     assert (summary.read, summary.imported, summary.duplicates, summary.refused_count) == (len(events), len(events), 0, 0)
-    assert store.jobs(now=NOW) == newest_first([job.to_dict() for job in group_events(events, now=NOW)])
+    assert stored_jobs(store, NOW) == folded_jobs(events, NOW)
 
 
 def test_a_json_array_as_mongoexport_jsonarray_writes_it(store, tmp_path):

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from pyclowder_jobs.server import group_events
 from pyclowder_jobs.store import Store, StoreError
-from tools_builders import (at, finished_job, fixture_events, newest_first, tap_heartbeat, tap_log, tap_status)
+from tools_builders import (at, finished_job, fixture_events, folded_jobs, stored_jobs, tap_heartbeat, tap_log,
+                            tap_status)
 
 NOW = at(3600)
 
@@ -22,13 +22,11 @@ def store(tmp_path):
 
 def folded(store, now=NOW):
     """What group_events makes of every raw event in the store, as the store shows a job."""
-    return newest_first([dict(job.to_dict(), event_count=len(job.events))
-                         for job in group_events(list(store.all_events()), now=now)])
+    return folded_jobs(list(store.all_events()), now)
 
 
 def stored(store, now=NOW):
-    """Every job of the store with its whole list of events, newest first."""
-    return [store.job(job["job_id"], events=True, now=now) for job in store.jobs(now=now)]
+    return stored_jobs(store, now)
 
 
 def mixed_stream():

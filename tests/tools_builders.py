@@ -71,3 +71,14 @@ def fixture_events():
 def newest_first(jobs):
     """Job dicts in the store's order: newest last update first, then job id."""
     return sorted(jobs, key=lambda job: (job["last_update"], job["job_id"]), reverse=True)
+
+
+def stored_jobs(store, now):
+    """Every job of a store with its whole list of events, newest first."""
+    return [store.job(job["job_id"], events=True, now=now) for job in store.jobs(now=now)]
+
+
+def folded_jobs(events, now):
+    """What group_events makes of ``events``, as a store shows each job, newest first."""
+    from pyclowder_jobs.server import group_events
+    return newest_first([dict(job.to_dict(), event_count=len(job.events)) for job in group_events(events, now=now)])

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence
 
 from pyclowder_jobs import __version__
 from pyclowder_jobs.tools.recorder import DEFAULT_EXCHANGE, DEFAULT_QUEUE, DEFAULT_URI, BrokerError
@@ -29,6 +29,8 @@ from pyclowder_jobs.tools.store import Store, StoreError
 from pyclowder_jobs.tools.timefmt import duration
 
 DEFAULT_DB = "pyclowder-jobs.sqlite"
+#: How many of a job's latest events ``show`` prints unless told otherwise.
+SHOWN_EVENTS = 1000
 
 RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library (and `serve` starlette, uvicorn and jinja2): "
                 "install them with pip install 'pyclowder-jobs[tools]'")
@@ -294,7 +296,9 @@ def _wide_option(parser: argparse.ArgumentParser) -> None:
 def _configure_show(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job_id", metavar="JOB_ID")
     _db_option(parser)
-    parser.add_argument("--json", action="store_true", help="print the job and its raw events as JSON")
+    parser.add_argument("--events", type=int, default=SHOWN_EVENTS, metavar="N",
+                        help="show the job's latest N events (default %d; 0: all of them)" % SHOWN_EVENTS)
+    parser.add_argument("--json", action="store_true", help="print the job, its events and its raw events as JSON")
     _wide_option(parser)
 
 
@@ -304,22 +308,25 @@ def show(args: argparse.Namespace) -> int:
     store = _open(args)
     try:
         job = store.job(args.job_id)
-        raw = store.raw_events(args.job_id) if job else []
+        if job is None:
+            raise Failure("no job %s in %s (list them with `pyclowder-jobs jobs --db %s`)"
+                          % (args.job_id, args.db, args.db))
+        limit = args.events if args.events > 0 else None
+        job["events"] = store.job_history(args.job_id, limit=limit, newest=True)
+        if args.json:
+            raw = [event for _, _, event in store.job_events(args.job_id, limit=limit, newest=True)]
+            _json({"job": job, "raw_events": raw})
+            return 0
+        workers = store.job_workers(args.job_id)
     finally:
         store.close()
-    if job is None:
-        raise Failure("no job %s in %s (list them with `pyclowder-jobs jobs --db %s`)"
-                      % (args.job_id, args.db, args.db))
-    if args.json:
-        _json({"job": job, "raw_events": raw})
-        return 0
     from pyclowder_jobs.tools.terminal import print_fitted
     console = _console()
-    print_fitted(console, _job_view(job, raw, _width(args, console)))
+    print_fitted(console, _job_view(job, workers, _width(args, console)))
     return 0
 
 
-def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]], width: Optional[int]) -> Any:
+def _job_view(job: Dict[str, Any], workers: Dict[str, Dict[str, Any]], width: Optional[int]) -> Any:
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -344,35 +351,19 @@ def _job_view(job: Dict[str, Any], raw: List[Dict[str, Any]], width: Optional[in
         if not isinstance(value, Text) or value.plain:  # what the events do not tell is left out
             facts.add_row(name, value)
     # rank 0 is always shown; the highest rank gives way first
-    workers = fitted_table(
+    workers_table = fitted_table(
         (Column("worker"), Column("host", 1), Column("pid", 4, "right"), Column("attempts", 2, "right"),
          Column("events", 3, "right"), Column("first", 6), Column("last", 5), Column("id", 7)),
-        ([short(worker), seen["host"], seen["pid"], ", ".join(map(str, sorted(seen["attempts"]))), seen["events"],
-          seen["first"], seen["last"], worker] for worker, seen in _workers(raw).items()),
+        ([short(worker), seen["host"], seen["pid"], ", ".join(map(str, seen["attempts"])), seen["events"],
+          seen["first"], seen["last"], worker] for worker, seen in workers.items()),
         width=width, title="Workers")
+    shown, total = len(job["events"]), job["event_count"]
     events = fitted_table(
         (Column("time"), Column("attempt", 2, "right"), Column("status"), Column("text", 1, wraps=(20, 80))),
         ([event["ts"], event["attempt"], status_text(event["status"]), text(event["text"], lines=True)]
-         for event in job["events"]), width=width, title="Events")
-    return Group(facts, workers, events)
-
-
-def _workers(raw: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
-    """What the raw events tell of each worker that sent them: host, pid, attempts, counts, first and last."""
-    found: Dict[str, Dict[str, Any]] = {}
-    for event in raw:
-        tracking = event.get("tracking")
-        if not isinstance(tracking, dict) or not isinstance(tracking.get("worker"), str):
-            continue
-        seen = found.setdefault(tracking["worker"], {"host": str(tracking.get("host", "")),
-                                                     "pid": str(tracking.get("pid", "")), "attempts": set(),
-                                                     "events": 0, "first": str(tracking.get("ts", "")), "last": ""})
-        seen["events"] += 1
-        if isinstance(tracking.get("attempt"), int):
-            seen["attempts"].add(tracking["attempt"])
-        seen["last"] = max(seen["last"], str(tracking.get("ts", "")))
-        seen["first"] = min(seen["first"], str(tracking.get("ts", "")))
-    return found
+         for event in job["events"]), width=width,
+        title="Events" if shown == total else "Events (the latest %d of %d; --events 0 shows all)" % (shown, total))
+    return Group(facts, workers_table, events)
 
 
 # stats ----------------------------------------------------------------------------------------

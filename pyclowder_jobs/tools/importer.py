@@ -22,10 +22,6 @@ from pyclowder_jobs.tools.store import Store, admit, rejection
 
 #: How many documents go into one transaction.
 BATCH = 2000
-#: How many jobs' events the store keeps parsed while importing: an export holds the documents of a
-#: job close together, and the store's default (for the recorder's interleaved stream) would take
-#: 110 MB more of memory (measured on a 60 MB export of 200,000 v1 documents).
-IMPORT_CACHED_JOBS = 2000
 #: How many characters of documents go into one transaction at most.
 BATCH_CHARACTERS = 16 * 2 ** 20
 #: How many refused lines are listed one by one in the summary (all are counted).
@@ -258,11 +254,7 @@ def import_file(store: Store, path: Union[str, os.PathLike], *,
     summary = ImportSummary()
     total = os.path.getsize(path)
     name = os.path.basename(os.fspath(path))
-    cached, store.cached_jobs = store.cached_jobs, min(store.cached_jobs, IMPORT_CACHED_JOBS)
-    try:
-        _read(store, path, summary, progress, total, name)
-    finally:
-        store.cached_jobs = cached
+    _read(store, path, summary, progress, total, name)
     if progress is not None:
         progress(total, total)
     return summary

@@ -382,7 +382,8 @@ class Store:
     def job_history(self, job_id: str, *, offset: int = 0, limit: Optional[int] = None,
                     newest: bool = False) -> List[Dict[str, Any]]:
         """A job's events as the fold reads them (``id``, ``ts``, ``status``, ``text``, ``attempt``), in
-        order (``newest``: the last ones first), ``limit`` of them from ``offset``."""
+        order: ``limit`` of them from ``offset``, or with ``newest`` the last ones (``offset`` counted
+        from the end)."""
         with self._lock:
             late = self._db.execute("SELECT json_extract(state, '$[%d]') FROM jobs WHERE job_id = ?"
                                     % RUN_STATE.index("submitted_late"), (job_id,)).fetchone()
@@ -394,6 +395,8 @@ class Store:
             rows = self._db.execute(
                 "SELECT event_id, ts, state, text, attempt FROM timeline WHERE job = ? ORDER BY %s LIMIT ? OFFSET ?"
                 % order, (job_id, -1 if limit is None else int(limit), int(offset))).fetchall()
+        if newest:
+            rows.reverse()
         return [{"id": event_id, "ts": ms_to_iso(ts), "status": state, "text": text, "attempt": attempt}
                 for event_id, ts, state, text, attempt in rows]
 
@@ -435,6 +438,24 @@ class Store:
         return figures(self.jobs(extractor=extractor, since=since), self.heartbeats(),
                        self.counts().get(REJECTED, 0))
 
+    def job_workers(self, job_id: str) -> Dict[str, Dict[str, Any]]:
+        """Each worker that sent a job's events (``tracking.worker``): its ``host``, ``pid``, the ``attempts``
+        it ran, how many ``events`` it sent, and the ``first`` and ``last`` of their ``tracking.ts``."""
+        tracking = "json_extract(body, '$.tracking.%s')"
+        sql = ("SELECT %s AS worker, max(%s), max(%s), group_concat(DISTINCT CASE WHEN "
+               "json_type(body, '$.tracking.attempt') = 'integer' THEN %s END), count(*), min(%s), max(%s) "
+               "FROM events WHERE (job = ? OR job_id = ?) AND kind IN ('status', 'document', 'log') "
+               "AND json_type(body, '$.tracking.worker') = 'text' GROUP BY worker ORDER BY worker"
+               % (tracking % "worker", tracking % "host", tracking % "pid", tracking % "attempt", tracking % "ts",
+                  tracking % "ts"))
+        with self._lock:
+            rows = self._db.execute(sql, (job_id, job_id)).fetchall()
+        return {worker: {"host": "" if host is None else str(host), "pid": "" if pid is None else str(pid),
+                         "attempts": sorted(int(number) for number in (attempts or "").split(",") if number),
+                         "events": count, "first": "" if first is None else str(first),
+                         "last": "" if last is None else str(last)}
+                for worker, host, pid, attempts, count, first, last in rows}
+
     def raw_events(self, job_id: str) -> List[Dict[str, Any]]:
         """The raw documents of a job (statuses, progress, logs), in arrival order: those the fold placed
         in it and those that carry its id."""
@@ -445,8 +466,9 @@ class Store:
 
     def job_events(self, job_id: str, *, after: int = 0, kinds: Optional[Iterable[str]] = None,
                    limit: Optional[int] = None, newest: bool = False) -> List[Tuple[int, str, Dict[str, Any]]]:
-        """``(seq, kind, raw document)`` of a job's stored events in arrival order (``newest``: the
-        latest first), those after ``seq`` ``after``, of the given ``kinds`` (``status``, ``log``...)."""
+        """``(seq, kind, raw document)`` of a job's stored events in arrival order: those after ``seq``
+        ``after``, of the given ``kinds`` (``status``, ``document``, ``log``: all by default), and at most
+        ``limit`` of them: the first ones, or with ``newest`` the last ones."""
         sql = "SELECT seq, kind, body FROM events WHERE (job = ? OR job_id = ?) AND seq > ?"
         args: List[Any] = [job_id, job_id, int(after)]
         if kinds is not None:
@@ -458,6 +480,8 @@ class Store:
             sql += " LIMIT %d" % int(limit)
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
+        if newest:
+            rows.reverse()
         return [(seq, kind, json.loads(body)) for seq, kind, body in rows]
 
     def last_seq(self) -> int:

@@ -80,15 +80,16 @@ def test_objects_given_to_the_store_are_checked_too(store):
 
 
 def test_a_batch_that_fails_as_a_whole_is_written_one_document_at_a_time(store, mocker):
-    from pyclowder_jobs.tools import store as module
-    fold = module.group_events
+    from pyclowder_jobs.server.fold import Fold
+    feed_all = Fold.feed_all
 
-    def fails_on_job_x(events, **kwargs):
-        if any(getattr(event, "get", lambda key: None)("job_id") == "job-x" for event in events):
+    def fails_on_job_x(fold, records):
+        records = list(records)
+        if any("job-x" in record for record in records):
             raise RuntimeError("the fold broke on job-x")
-        return fold(events, **kwargs)
+        return feed_all(fold, records)
 
-    mocker.patch.object(module, "group_events", side_effect=fails_on_job_x)
+    mocker.patch.object(Fold, "feed_all", autospec=True, side_effect=fails_on_job_x)
     events = finished_job("job-a", 0, 1) + finished_job("job-x", 0, 1)[:1] + finished_job("job-b", 0, 1)
 
     assert store.add_events(events, now=NOW) == 4

@@ -79,7 +79,7 @@ def test_updates_become_progress_events_per_worker(api, store, clock):
     assert job["started"] == "2026-03-14T15:00:02.000Z"
     assert job["progress"] == {"done": 2.5, "total": 5, "unit": None}
     assert job["message"] == "StatusMessage.processing: node2: 2.5/5 (50%) (failed)"
-    assert job["events"][1]["text"] == "StatusMessage.processing: node1: 3/10 (30%) \u2013 copying"
+    assert store.job_history("sync")[1]["text"] == "StatusMessage.processing: node1: 3/10 (30%) \u2013 copying"
     tracking = store.raw_events("sync")[-1]["tracking"]
     assert (tracking["kind"], tracking["worker"], tracking["ok"]) == ("progress", "node2", False)
 
@@ -87,7 +87,7 @@ def test_updates_become_progress_events_per_worker(api, store, clock):
 def test_an_update_for_an_unknown_job_creates_it(api, store):
     api.update(q(jobid="adhoc", workid="w1", current=1, total=4))
     job = store.job("adhoc")
-    assert (job["extractor"], job["resource_id"], len(job["events"])) == ("progress-service", "progress:adhoc", 2)
+    assert (job["extractor"], job["resource_id"], job["event_count"]) == ("progress-service", "progress:adhoc", 2)
 
 
 def test_show_gives_the_job_each_workers_progress_and_the_interval(api):

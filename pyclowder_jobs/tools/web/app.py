@@ -70,6 +70,10 @@ MAX_BODY = 16384
 MAX_FIELDS = 20
 #: Store connections kept for requests, and how many requests read the store at once.
 READERS = 8
+#: How many of a job's latest status events its progress chart draws.
+CHART_EVENTS = 5000
+#: How many of a job's events ``/jobs/<id>/events.json`` gives at most at a time.
+EVENTS_PAGE = 1000
 #: Seconds for which the index reuses its count of all jobs, and the workers' hosts from heartbeats.
 TOTAL_TTL = 10.0
 HOSTS_TTL = 5.0
@@ -100,8 +104,8 @@ class StorePool:
     ``size`` connections are kept; more are opened while more calls run at once, and closed after.
     """
 
-    METHODS = frozenset(("jobs", "job", "raw_events", "job_events", "last_seq", "heartbeats", "counts",
-                         "all_events", "add_events"))
+    METHODS = frozenset(("jobs", "job", "job_history", "raw_events", "job_events", "last_seq", "heartbeats",
+                         "counts", "all_events", "add_events"))
 
     def __init__(self, store: Union[Store, str, "os.PathLike[str]"], size: int = READERS) -> None:
         if isinstance(store, Store):
@@ -320,7 +324,8 @@ class Site:
     async def job(self, request: Request) -> Response:
         rest = request.path_params["rest"]
         params = _params(request)
-        for suffix, view in (("/chart.svg", self._chart), ("/logs.json", self._logs_json), ("/live", self._job_live)):
+        for suffix, view in (("/chart.svg", self._chart), ("/logs.json", self._logs_json),
+                             ("/events.json", self._events_json), ("/live", self._job_live)):
             if rest.endswith(suffix):
                 return await view(request, _job_id(rest[:-len(suffix)], rest), params)
         if rest.endswith(".json") and await self.run(self.pool.job, rest) is None:
@@ -356,7 +361,9 @@ class Site:
         job = self.pool.job(job_id)
         if job is None:
             raise NotFound("no job %s" % job_id)
-        events = [event for _, _, event in self.pool.job_events(job_id, kinds=("status", "document"))]
+        job["events"] = self.pool.job_history(job_id, limit=views.EVENT_LIMIT, newest=True)
+        found = self.pool.job_events(job_id, kinds=("status", "document"), limit=CHART_EVENTS, newest=True)
+        events = [event for _, _, event in found]
         hosts = dict(self.hosts())
         hosts.update(views.hosts_of(events))
         return job, progress_series(events), hosts
@@ -365,6 +372,19 @@ class Site:
         _no_parameters(params)
         job, series, _ = await self.run(self._job_parts, job_id)
         return _svg(render_svg(series, title="progress of job %s" % job_id, span=job_span(job)))
+
+    async def _events_json(self, request: Request, job_id: str, params: Params) -> Response:
+        values = _single(params, ("offset", "limit"))
+        offset = _whole(values, "offset", 0, MAX_OFFSET, 0)
+        limit = _whole(values, "limit", 1, EVENTS_PAGE, EVENTS_PAGE)
+
+        def page() -> Dict[str, Any]:
+            job = self.pool.job(job_id)
+            if job is None:
+                raise NotFound("no job %s" % job_id)
+            return {"job_id": job_id, "total": job["event_count"], "offset": offset, "limit": limit,
+                    "events": self.pool.job_history(job_id, offset=offset, limit=limit)}
+        return _json(200, await self.run(page))
 
     async def _logs_json(self, request: Request, job_id: str, params: Params) -> Response:
         values = _single(params, ("after",))

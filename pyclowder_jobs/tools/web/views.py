@@ -320,12 +320,13 @@ def job_context(job: Mapping[str, Any], series: Mapping[str, List[Point]], *, ho
     link = job_url(job_id, base)
     status = job.get("status")
     events = _event_list(job)
-    hidden = max(0, len(events) - EVENT_LIMIT)
+    shown = events[-EVENT_LIMIT:]
+    hidden = max(0, job.get("event_count", len(events)) - len(shown))
     chart = render_svg(dict(series), title="progress of job %s" % job_id, span=job_span(job)) if series else None
     return {"heading": title, "job_id": job_id, "status": status_view(status), "facts": _facts(job, hosts, base),
             "chart": chart, "no_chart": "No progress was reported." if status in TERMINAL else "No progress reported yet.",
             "link": link,
-            "attempts": _attempts(events), "events": [_event_row(event) for event in events[hidden:]],
+            "attempts": _attempts(events), "events": [_event_row(event) for event in shown],
             "hidden_events": hidden, "event_ids": any(event.get("id") for event in events),
             "running": status not in TERMINAL}
 
