@@ -321,3 +321,26 @@ def test_a_lone_surrogate_in_a_job_is_replaced_not_a_crash(db, capsys, monkeypat
     assert code == 0
     assert "job-\ufffd" in out and "x\ufffd" in out and "w\ufffd" in out
     out.encode("utf-8")
+
+
+def test_prune_deletes_finished_jobs_older_than_the_cut_and_says_how_many(db, capsys):
+    code, out, _ = run(capsys, "prune", "--db", db, "--older-than", "2026-03-14T15:00:15Z")
+
+    assert code == 0
+    assert out.startswith("pruned 2 jobs and 6 events whose last update was before 2026-03-14T15:00:15+00:00")
+    _, out, _ = run(capsys, "jobs", "--db", db, "--json")
+    assert [job["job_id"] for job in json.loads(out)] == ["job-retry"]
+
+
+def test_prune_keep_failed_keeps_failed_jobs(db, capsys):
+    code, out, _ = run(capsys, "prune", "--db", db, "--older-than", "1d", "--keep-failed", "--json")
+
+    assert code == 0 and json.loads(out)["jobs"] == 2
+    _, out, _ = run(capsys, "jobs", "--db", db, "--json")
+    assert [job["job_id"] for job in json.loads(out)] == ["job-bad"]
+
+
+def test_prune_needs_the_age_it_cuts_at(db, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "prune", "--db", db)
+    assert exit_.value.code == 2

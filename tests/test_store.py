@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from pyclowder_jobs.store import Store, StoreError
-from tools_builders import (at, finished_job, fixture_events, folded_jobs, stored_jobs, tap_heartbeat, tap_log,
+from tools_builders import (at, finished_job, fixture_events, folded_jobs, iso, stored_jobs, tap_heartbeat, tap_log,
                             tap_status)
 
 NOW = at(3600)
@@ -286,3 +286,90 @@ def test_a_file_that_is_not_a_database_is_an_error_that_says_so(tmp_path):
     path.write_text('{"not": "a database"}\n' * 100)
     with pytest.raises(StoreError, match="cannot open the database .*extractions.json .*file is not a database"):
         Store(path, create=False)
+
+
+def long_job_events(count):
+    """A running tracked job that reports its progress once a second, ``count`` events in all."""
+    return [tap_status("job-long", "StatusMessage.start", 0, seq=1)] + [
+        tap_status("job-long", "StatusMessage.processing", number, seq=number + 1,
+                   progress={"done": number, "total": count, "unit": "s"}) for number in range(1, count)]
+
+
+def test_a_job_of_100000_events_keeps_a_small_row_and_pages_its_events(store):
+    events = long_job_events(100000)
+    for start in range(0, len(events), 5000):
+        store.add_events(events[start:start + 5000], now=NOW)
+
+    row = store._db.execute("SELECT * FROM jobs WHERE job_id = 'job-long'").fetchone()
+    assert sum(len(str(value)) for value in row) < 16384
+    job = store.job("job-long", now=NOW)
+    assert (job["status"], job["event_count"], job["progress"]["done"]) == ("PROCESSING", 100000, 99999)
+    page = store.job_history("job-long", offset=50000, limit=3)
+    assert [event["ts"] for event in page] == [iso(50000), iso(50001), iso(50002)]
+    assert [event["ts"] for event in store.job_history("job-long", limit=2, newest=True)] == [iso(99998), iso(99999)]
+
+
+def test_a_late_event_of_a_long_job_folds_that_job_again_and_only_it(store):
+    events = long_job_events(2000)
+    store.add_events(events[:1000] + events[1001:] + finished_job("job-other", 5, 1, resource="file-9"), now=NOW)
+    store.add_events([events[1000]], now=NOW)
+
+    assert stored(store) == folded(store)
+    assert [event["ts"] for event in store.job_history("job-long", offset=999, limit=3)] == [
+        iso(999), iso(1000), iso(1001)]
+
+
+def test_prune_deletes_old_finished_jobs_with_their_events_and_keeps_running_ones(store):
+    store.add_events(finished_job("job-old", 0, 5) + [tap_log("job-old", 2)]
+                     + finished_job("job-new", 3000, 5)
+                     + [tap_status("job-running", "StatusMessage.start", 10)], now=NOW)
+
+    assert store.prune(at(1000)) == {"jobs": 1, "events": 3}
+
+    assert sorted(job["job_id"] for job in store.jobs(now=NOW)) == ["job-new", "job-running"]
+    assert store.raw_events("job-old") == []
+    assert store.job_history("job-old") == []
+
+
+def test_prune_keeps_failed_jobs_when_asked(store):
+    store.add_events(finished_job("job-ok", 0, 5) + finished_job("job-bad", 10, 5, final="StatusMessage.error"),
+                     now=NOW)
+
+    store.prune(at(1000), keep_failed=True)
+
+    assert [job["job_id"] for job in store.jobs(now=NOW)] == ["job-bad"]
+
+
+def test_after_prune_the_jobs_table_equals_the_fold_of_what_remains(store):
+    store.add_events(mixed_stream(), now=NOW)
+
+    store.prune(at(150))
+
+    assert stored(store) == folded(store)
+    assert 0 < len(store.jobs(now=NOW)) < len(folded_jobs(mixed_stream(), NOW))
+
+
+def test_prune_frees_pages_that_new_events_reuse(store):
+    for batch in range(20):
+        store.add_events([event for job in range(50) for event in
+                          finished_job("job-%d-%d" % (batch, job), batch, 1, resource="file-%d" % job)], now=NOW)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+
+    store.prune(at(1000))
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert store._db.execute("PRAGMA freelist_count").fetchone()[0] > 0
+    store.add_events([event for job in range(200) for event in finished_job("job-again-%d" % job, 2000, 1)], now=NOW)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    assert store._db.execute("PRAGMA page_count").fetchone()[0] <= pages
+
+
+def test_prune_with_vacuum_shrinks_the_file(store, tmp_path):
+    store.add_events([event for job in range(500) for event in finished_job("job-%d" % job, job, 1)], now=NOW)
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = (tmp_path / "jobs.sqlite").stat().st_size
+
+    store.prune(at(100000), vacuum=True)
+
+    assert (tmp_path / "jobs.sqlite").stat().st_size < before

@@ -153,6 +153,9 @@ class _Run:
                 elif state == RESUBMITTED:
                     self.resubmitted = True
                 elif state in TERMINAL:
+                    if self.resubmitted:  # it ended without a start after the retry: one of the same second
+                        self.attempt += 1
+                        self.resubmitted = False
                     self.finished = ts
                     self.soft_index = self.base + len(self.events) if soft else -1
             self.message = text

@@ -6,7 +6,8 @@ from 2.3.0, the server's own ``SUBMITTED`` and ``Cancel ...`` strings, and ``DON
 v1 stores for any status containing "done". :func:`parse_status` never raises.
 """
 import functools
-from typing import Any, Tuple
+import re
+from typing import Any, Optional, Tuple
 
 SUBMITTED = "SUBMITTED"
 STARTED = "STARTED"
@@ -46,6 +47,21 @@ _WHOLE_TEXTS = {
     "CANCEL FAILED": PROCESSING,
 }
 _ENUM_PREFIX = "STATUSMESSAGE."
+
+
+#: Where each state comes in a job's life (``docs/fold.rst``, rule 2): events of one millisecond that
+#: carry neither an ``_id`` nor a ``tracking.seq`` (plain pyClowder's replies are stamped to the
+#: second) are put in this order, so that a skip or an error comes before the DONE after it.
+LIFECYCLE = {SUBMITTED: 0, STARTED: 1, PROCESSING: 2, CANCEL_REQUESTED: 2, RESUBMITTED: 3, FAILED: 4,
+             SKIPPED: 4, CANCELLED: 4, SUCCEEDED: 5}
+_RETRY_NUMBER = re.compile(r"\(#([0-9]{1,6})\)")
+
+
+def retry_number(text: str) -> Optional[int]:
+    """The attempt a retry's text says ended: ``n`` of ``(#n)``, which pyClowder 2.3.1 and later put in
+    the text of a retry (``StatusMessage.retry: (#1) ...``), else None."""
+    found = _RETRY_NUMBER.search(text)
+    return int(found.group(1)) if found is not None and int(found.group(1)) > 0 else None
 
 
 def parse_status(text: Any) -> str:

@@ -183,6 +183,36 @@ def record(args: argparse.Namespace) -> int:
     return 0
 
 
+# prune ----------------------------------------------------------------------------------------
+
+def _configure_prune(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
+    parser.add_argument("--older-than", type=parse_since, required=True, metavar="AGE",
+                        help="delete finished jobs whose last event is older: 90d, 12w, or a date such as 2024-05-01")
+    parser.add_argument("--keep-failed", action="store_true", help="keep FAILED jobs, however old")
+    parser.add_argument("--vacuum", action="store_true",
+                        help="also give the freed space back to the file system (rewrites the whole file; without "
+                             "it SQLite reuses the freed pages for new events)")
+    parser.add_argument("--json", action="store_true", help="print what was deleted as JSON")
+
+
+@command("prune", "delete finished jobs older than a cut, with their events (running jobs are kept)",
+         _configure_prune)
+def prune(args: argparse.Namespace) -> int:
+    """Delete old finished jobs and their events, then say how many."""
+    store = _open(args)
+    try:
+        deleted = store.prune(args.older_than, keep_failed=args.keep_failed, vacuum=args.vacuum)
+    finally:
+        store.close()
+    if args.json:
+        _json(dict(deleted, older_than=args.older_than.isoformat()))
+    else:
+        print("pruned %d jobs and %d events whose last update was before %s from %s"
+              % (deleted["jobs"], deleted["events"], args.older_than.isoformat(timespec="seconds"), args.db))
+    return 0
+
+
 # import ---------------------------------------------------------------------------------------
 
 def _configure_import(parser: argparse.ArgumentParser) -> None:

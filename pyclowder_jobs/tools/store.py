@@ -303,8 +303,9 @@ class Store:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            if vacuum:
+            if vacuum:  # in WAL mode the file shrinks at the checkpoint after the VACUUM
                 db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
 
     # -- reading ---------------------------------------------------------------------------------

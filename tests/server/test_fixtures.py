@@ -1,5 +1,6 @@
 """The recorded cases in tests/fixtures/fold: the intended grouping of real event sequences."""
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -29,5 +30,18 @@ def test_fixture_groups_as_expected(case):
         for key, value in wanted.items():
             if key == "events":
                 assert {event["id"] for event in found["events"]} == set(value)
+            elif key == "event_count":
+                assert len(found["events"]) == value, case
             else:
                 assert found[key] == value, (case, key)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_groups_the_same_in_any_order(case):
+    events = json.loads((FIXTURES / (case + ".events.json")).read_text())
+    expected = [job.to_dict() for job in group_events(events, now=NOW)]
+
+    for seed in range(20):
+        shuffled = events[:]
+        random.Random(seed).shuffle(shuffled)
+        assert [job.to_dict() for job in group_events(shuffled, now=NOW)] == expected, (case, seed)
