@@ -91,7 +91,6 @@ CREATE TABLE IF NOT EXISTS events (
     extractor TEXT,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_own_job ON events (job_id) WHERE job_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_job ON events (job) WHERE job IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_key ON events (resource, extractor) WHERE resource IS NOT NULL;
 CREATE TABLE IF NOT EXISTS jobs (
@@ -445,12 +444,12 @@ class Store:
         tracking = "json_extract(body, '$.tracking.%s')"
         sql = ("SELECT %s AS worker, max(%s), max(%s), group_concat(DISTINCT CASE WHEN "
                "json_type(body, '$.tracking.attempt') = 'integer' THEN %s END), count(*), min(%s), max(%s) "
-               "FROM events WHERE (job = ? OR job_id = ?) AND kind IN ('status', 'document', 'log') "
+               "FROM events WHERE job = ? AND kind IN ('status', 'document', 'log') "
                "AND json_type(body, '$.tracking.worker') = 'text' GROUP BY worker ORDER BY worker"
                % (tracking % "worker", tracking % "host", tracking % "pid", tracking % "attempt", tracking % "ts",
                   tracking % "ts"))
         with self._lock:
-            rows = self._db.execute(sql, (job_id, job_id)).fetchall()
+            rows = self._db.execute(sql, (job_id,)).fetchall()
         return {worker: {"host": "" if host is None else str(host), "pid": "" if pid is None else str(pid),
                          "attempts": sorted(int(number) for number in (attempts or "").split(",") if number),
                          "events": count, "first": "" if first is None else str(first),
@@ -461,8 +460,7 @@ class Store:
         """The raw documents of a job (statuses, progress, logs), in arrival order: those the fold placed
         in it and those that carry its id."""
         with self._lock:
-            rows = self._db.execute("SELECT body FROM events WHERE job = ? OR job_id = ? ORDER BY seq",
-                                    (job_id, job_id)).fetchall()
+            rows = self._db.execute("SELECT body FROM events WHERE job = ? ORDER BY seq", (job_id,)).fetchall()
         return [json.loads(body) for body, in rows]
 
     def job_events(self, job_id: str, *, after: int = 0, kinds: Optional[Iterable[str]] = None,
@@ -470,8 +468,8 @@ class Store:
         """``(seq, kind, raw document)`` of a job's stored events in arrival order: those after ``seq``
         ``after``, of the given ``kinds`` (``status``, ``document``, ``log``: all by default), and at most
         ``limit`` of them: the first ones, or with ``newest`` the last ones."""
-        sql = "SELECT seq, kind, body FROM events WHERE (job = ? OR job_id = ?) AND seq > ?"
-        args: List[Any] = [job_id, job_id, int(after)]
+        sql = "SELECT seq, kind, body FROM events WHERE job = ? AND seq > ?"
+        args: List[Any] = [job_id, int(after)]
         if kinds is not None:
             kinds = list(kinds)
             sql += " AND kind IN (%s)" % _marks(kinds)
@@ -597,8 +595,8 @@ class Store:
                 placed = {origin[id(record)]: run.job_id for record, run in fold.placed}
         self._db.executemany("INSERT INTO events (key, kind, job_id, job, resource, extractor, body) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(row[0], row[1], row[2], placed.get(row[0], row[2] if row[1] == LOG else None),
-                               row[3], row[4], row[5]) for row in rows])
+                             [(row[0], row[1], row[2], placed.get(row[0], row[2]), row[3], row[4], row[5])
+                              for row in rows])
         if records and not placed:
             ids = {record[6] for record in records if record[6] is not None}
             keys = {(record[7], record[8]) for record in records if record[7] is not None}
@@ -712,7 +710,7 @@ class Store:
             for chunk in _chunks(sorted(step_ids)):
                 marks = _marks(chunk)
                 found_keys.update(db.execute(
-                    "SELECT DISTINCT resource, extractor FROM events WHERE job_id IN (%s) AND resource IS NOT NULL"
+                    "SELECT DISTINCT resource, extractor FROM events WHERE job IN (%s) AND resource IS NOT NULL"
                     % marks, chunk))
                 found_keys.update(db.execute(
                     "SELECT DISTINCT resource_id, extractor FROM jobs WHERE job_id IN (%s) "
@@ -736,7 +734,7 @@ class Store:
         db = self._db
         seen: Set[str] = set()
         for chunk in _chunks(sorted(ids)):
-            for key, body in db.execute("SELECT key, body FROM events WHERE job_id IN (%s) "
+            for key, body in db.execute("SELECT key, body FROM events WHERE job IN (%s) "
                                         "AND kind IN ('status', 'document')" % _marks(chunk), chunk):
                 if key not in seen:
                     seen.add(key)
