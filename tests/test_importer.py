@@ -34,15 +34,17 @@ def write_lines(path, documents):
 
 def test_json_lines_are_imported_and_fold_like_the_documents_themselves(store, tmp_path):
     events = fixture_events()
+    distinct = len({json.dumps(event, sort_keys=True) for event in events})  # plain replies repeat in a second
     summary = import_file(store, write_lines(tmp_path / "extractions.json", events))
-    assert (summary.read, summary.imported, summary.duplicates, summary.refused_count) == (len(events), len(events), 0, 0)
+    assert (summary.read, summary.imported, summary.duplicates, summary.refused_count) == (
+        len(events), distinct, len(events) - distinct, 0)
     assert stored_jobs(store, NOW) == folded_jobs(events, NOW)
 
 
 def test_a_json_array_as_mongoexport_jsonarray_writes_it(store, tmp_path):
     path = tmp_path / "extractions.json"
     path.write_text(json.dumps(fixture_events()))
-    assert import_file(store, path).imported == len(fixture_events())
+    assert import_file(store, path).imported == len({json.dumps(event, sort_keys=True) for event in fixture_events()})
 
 
 def test_a_pretty_printed_array_is_read_too(store, tmp_path):

@@ -11,17 +11,18 @@ import sys
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 
 import pika
 import pytest
 
 from broker import RABBITMQ_URI
 from pyclowder_jobs.protocol.ids import objectid
-from pyclowder_jobs.server import group_events
 from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store, StoreError
 from pyclowder_jobs.tools.recorder import Recorder
-from tools_builders import finished_job, newest_first, tap_heartbeat, tap_status
+import tools_builders
+from tools_builders import finished_job, folded_jobs, tap_heartbeat, tap_status
 
 pytestmark = pytest.mark.broker
 
@@ -145,7 +146,8 @@ def test_record_keeps_each_job_of_a_real_extractor_with_its_status_attempts_and_
     kinds = [event["tracking"]["kind"] for event in store.raw_events(ids["steps"])]
     assert "log" in kinds and kinds.count("progress") >= 1
     everything = list(store.all_events())
-    assert store.jobs() == newest_first([job.to_dict() for job in group_events(everything)])
+    now = datetime.now(timezone.utc)
+    assert tools_builders.stored_jobs(store, now) == folded_jobs(everything, now)
     store.close()
 
 
@@ -232,7 +234,7 @@ def test_watch_prints_one_tap_event_full_of_markup_and_escape_sequences_as_text(
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, COLUMNS="250"))
     time.sleep(2.0)  # the watcher binds its queue
     event = tap_status(objectid(), "StatusMessage.start", 0, extractor="[/bold]",
-                       worker="\x1b]0;title\x07\x1b[2Jworker-\ud800", message="\x1b]52;c;ZXZpbA==\x07[i]x[/i]")
+                       worker="\x1b]0;title\x07\x1b[2Jworker-\u202e", message="\x1b]52;c;ZXZpbA==\x07[i]x[/i]")
     beat = tap_heartbeat("\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\", 0)
     beat["tracking"]["host"] = "[i]host[/i]\x9b31m"
     for kind, body in (("status", event), ("heartbeat", beat)):

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 import pytest
 
 from pyclowder_jobs.protocol.ids import objectid
-from pyclowder_jobs.server import group_events
 from pyclowder_jobs.testing.clowder import file_request
 from pyclowder_jobs.store import Store
+from tools_builders import folded_jobs, stored_jobs
 
 pytestmark = pytest.mark.broker
 
@@ -83,8 +83,8 @@ def test_every_request_ends_in_exactly_one_finished_job_and_the_record_matches(b
     assert process.wait(60) == 0, process.stderr.read()
     now = datetime.now(timezone.utc)
     with Store(database, create=False) as store:
-        recorded = {job["job_id"]: job for job in store.jobs(now=now)}
-        folded = {job.job_id: job.to_dict() for job in group_events(list(store.all_events()), now=now)}
+        recorded = {job["job_id"]: job for job in stored_jobs(store, now)}
+        folded = {job["job_id"]: job for job in folded_jobs(list(store.all_events()), now)}
     assert recorded == folded
     assert set(recorded) == set(finals)
     assert sum(len(job["events"]) for job in recorded.values()) == len(broker.replies)
