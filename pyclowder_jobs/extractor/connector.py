@@ -21,7 +21,7 @@ from typing import Any
 import pika
 from pyclowder.connectors import RabbitMQConnector
 
-from pyclowder_jobs.extractor import compat, logs, request
+from pyclowder_jobs.extractor import compat, logs, request, tracing
 from pyclowder_jobs.extractor.heartbeat import TrackedBroadcast
 from pyclowder_jobs.extractor.handler import TrackedHandler
 from pyclowder_jobs.extractor.settings import Settings
@@ -39,6 +39,7 @@ class JobTrackingMixin:
         self.tracking_settings = Settings.from_env()
         self.tracking_worker = Worker()
         self.tap = None
+        self.tracing = tracing.connector_tracing(self.rabbitmq_queue, self.rabbitmq_uri, self.tracking_worker.id)
         self._wake_pending = False
         logs.install()
         # Not at exit: daemon threads may still log then, with formats that show the job id.
@@ -91,7 +92,7 @@ class JobTrackingMixin:
                               # pyClowder's RabbitMQHandler arguments, as its on_message passes them
                               self.extractor_name, self.extractor_info, job.job_id, self.check_message,
                               self.process_message, self.ssl_verify, self.mounted_paths, self.clowder_url,
-                              method, header, incoming.raw)
+                              method, header, incoming.raw, tracing=self.tracing)
 
     def _wake_connector_thread(self) -> None:
         """Make the connector thread's wait return now, to publish what a job queued.
