@@ -79,7 +79,7 @@ class JobTrackingMixin:
             super().on_message(channel, method, header, body)
             return
         self.worker = handler
-        handler.start_thread(incoming.body)
+        handler.start_thread(incoming.body, self.tracing)
 
     def _tracked_handler(self, channel: Any, method: Any, header: Any, incoming: request.Request) -> TrackedHandler:
         json_body = incoming.body
@@ -92,7 +92,7 @@ class JobTrackingMixin:
                               # pyClowder's RabbitMQHandler arguments, as its on_message passes them
                               self.extractor_name, self.extractor_info, job.job_id, self.check_message,
                               self.process_message, self.ssl_verify, self.mounted_paths, self.clowder_url,
-                              method, header, incoming.raw, tracing=self.tracing)
+                              method, header, incoming.raw)
 
     def _wake_connector_thread(self) -> None:
         """Make the connector thread's wait return now, to publish what a job queued.

@@ -38,14 +38,12 @@ class TrackedHandler(RabbitMQHandler):
     _pending_progress: Optional[tuple] = None
     _ending = False
     _ended = False
-    _tracing: Optional[Tracing] = None
     _span: Optional[JobSpan] = None
 
     def __init__(self, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap], secret: Optional[str],
-                 progress_interval: float, *handler_arguments: Any, tracing: Optional[Tracing] = None) -> None:
+                 progress_interval: float, *handler_arguments: Any) -> None:
         """``wake`` makes the connector thread publish what is queued (it never raises); ``secret`` is
-        the request's ``secretKey``, masked in everything the job emits; ``tracing`` makes the job's
-        OpenTelemetry span (None when OpenTelemetry is not installed).
+        the request's ``secretKey``, masked in everything the job emits.
 
         ``handler_arguments`` go to pyClowder's ``RabbitMQHandler`` as they are: the arguments its
         own ``on_message`` passes, in the same order (the same in 2.x and 3.x). They are passed by
@@ -61,23 +59,22 @@ class TrackedHandler(RabbitMQHandler):
         self._tap_events: List[Tuple[str, str]] = []
         self._secret = secret if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH else None
         self._progress_interval = progress_interval
-        if tracing is not None:
-            self._tracing = tracing
 
     # -- the job thread -----------------------------------------------------------------------
 
-    def start_thread(self, json_body: Dict[str, Any]) -> None:
-        """Start processing the message in a daemon thread, as pyClowder does."""
+    def start_thread(self, json_body: Dict[str, Any], tracing: Optional[Tracing] = None) -> None:
+        """Start processing the message in a daemon thread, as pyClowder does; ``tracing`` makes the
+        job's OpenTelemetry span (None where OpenTelemetry is not installed)."""
         self.tracking_worker.job_started(self.tracking_job)
-        self.thread = threading.Thread(target=self._run_job, args=(json_body,), daemon=True)
+        self.thread = threading.Thread(target=self._run_job, args=(json_body, tracing), daemon=True)
         self.thread.start()
 
-    def _run_job(self, json_body: Dict[str, Any]) -> None:
+    def _run_job(self, json_body: Dict[str, Any], tracing: Optional[Tracing] = None) -> None:
         """The job thread: pyClowder's processing, with the job id on its log records (and a copy of
         each for the event tap), always ending with a final status."""
         previous = enter_job(self.job_id, self._secret, None if self._tap is None else self.log_event)
-        if self._tracing is not None:
-            span = self._tracing.start(self)
+        if tracing is not None:
+            span = tracing.start(self)
             if span is not None:
                 self._span = span
         try:
