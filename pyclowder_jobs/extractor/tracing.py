@@ -7,8 +7,8 @@ propagator) is the span's parent, and a retry carries it on, so that all attempt
 one trace. Described in ``docs/tracing.rst``.
 
 OpenTelemetry is imported when a connector is made, never by importing this module. Without it a
-connector has no tracing at all; with it but no tracer provider configured, each message costs one
-look at the global provider. A failure in here never reaches the job: it is logged once per
+connector has no tracing at all; with it but no tracer provider configured, the global provider
+is looked at no more than once a second. A failure in here never reaches the job: it is logged once per
 connector and the job goes on.
 """
 
