@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pika
 import pytest
 import pyclowder.connectors
-from opentelemetry import trace
+from opentelemetry import baggage, trace
 from opentelemetry.sdk.trace import Span as SdkSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -249,6 +249,23 @@ def test_the_retry_of_a_request_without_trace_context_carries_the_first_attempts
     assert second.context.trace_id == first.context.trace_id
     assert second.parent.span_id == first.context.span_id
     assert set(channel.retries()[0][0].headers) == {"traceparent"}
+
+
+def test_the_retry_of_a_request_with_a_malformed_traceparent_carries_the_first_attempts_context(exporter):
+    channel = Channel()
+    deliver_with_retry(make_connector(fail_first_attempt), channel, {"traceparent": "00-not-a-trace-01"})
+    first, second = exporter.get_finished_spans()
+    assert second.parent.span_id == first.context.span_id
+
+
+def test_the_requests_baggage_is_in_the_jobs_context(exporter):
+    seen = []
+
+    def process(connector, host, key, resource, parameters):
+        seen.append(baggage.get_baggage("tenant"))
+
+    deliver(make_connector(process), Channel(), BODY, headers={"traceparent": TRACEPARENT, "baggage": "tenant=ncsa"})
+    assert seen == ["ncsa"]
 
 
 def test_spans_the_job_makes_are_children_of_its_attempts_span(exporter):

@@ -138,8 +138,9 @@ class JobSpan:
         carrier = headers if isinstance(headers, dict) else {}
         parent = api.propagate.extract(carrier, getter=HEADER_GETTER)
         creation = api.trace.get_current_span(parent).get_span_context()
-        #: The request's trace-context headers, for a retry to carry on.
-        self._received = {key: carrier[key] for key in api.propagate.get_global_textmap().fields if key in carrier}
+        #: The request's trace-context headers when they hold a usable context, for a retry to carry on.
+        self._received = {key: carrier[key] for key in api.propagate.get_global_textmap().fields
+                          if key in carrier} if creation.is_valid else {}
         attributes = dict(tracing.attributes)
         attributes.update(message_attributes(method, header, tracing.queue))
         attributes[JOB_ID] = job.job_id
@@ -153,7 +154,9 @@ class JobSpan:
         self._error_type: Optional[str] = None
         self._error_description = ""
         self._retry_headers: Optional[Dict[str, Any]] = None
-        self._token = api.context.attach(api.trace.set_span_in_context(self.span))
+        #: The request's context (its baggage included) with this span in it: the job thread's context.
+        self._context = api.trace.set_span_in_context(self.span, parent)
+        self._token = api.context.attach(self._context)
 
     def status(self, status: Any, message: str, kind: str, progress: Optional[Dict[str, Any]], timestamp: float,
                final: bool) -> None:
@@ -217,7 +220,7 @@ class JobSpan:
         if self._received:
             return dict(self._received)
         headers: Dict[str, Any] = {}
-        self._api.propagate.inject(headers, context=self._api.trace.set_span_in_context(self.span))
+        self._api.propagate.inject(headers, context=self._context)
         return headers
 
 
