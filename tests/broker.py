@@ -32,11 +32,12 @@ class Broker:
         self.heartbeats = []
         self.taps = []
 
-    def publish(self, body, *, persistent=True, correlation_id=True):
-        """Publish a request (a dict, or raw bytes) to the extractor's queue, as Clowder does."""
+    def publish(self, body, *, persistent=True, correlation_id=True, headers=None):
+        """Publish a request (a dict, or raw bytes) to the extractor's queue, as Clowder does (with
+        ``headers`` in its properties when given)."""
         properties = pika.BasicProperties(
             delivery_mode=2 if persistent else 1, reply_to=self.replies_queue,
-            correlation_id=str(uuid.uuid4()) if correlation_id else None)
+            correlation_id=str(uuid.uuid4()) if correlation_id else None, headers=headers)
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.channel.basic_publish(exchange="", routing_key=self.queue, body=raw, properties=properties)
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import pika
 from pyclowder.connectors import RabbitMQConnector
 
-from pyclowder_jobs.extractor import compat, logs, request
+from pyclowder_jobs.extractor import compat, logs, request, tracing
 from pyclowder_jobs.extractor.heartbeat import TrackedBroadcast
 from pyclowder_jobs.extractor.handler import TrackedHandler
 from pyclowder_jobs.extractor.settings import Settings
@@ -58,6 +58,7 @@ class JobTrackingMixin:
         self.tracking_settings = Settings.from_env()
         self.tracking_worker = Worker()
         self.tap = None
+        self.tracing = tracing.connector_tracing(self.rabbitmq_queue, self.rabbitmq_uri, self.tracking_worker.id)
         self._wake_pending = False
         self._stopping = threading.Event()
         self._listening = False
@@ -208,7 +209,7 @@ class JobTrackingMixin:
             super().on_message(channel, method, header, body)
             return
         self.worker = handler
-        handler.start_thread(incoming.body)
+        handler.start_thread(incoming.body, self.tracing)
 
     def _tracked_handler(self, channel: Any, method: Any, header: Any, incoming: request.Request) -> TrackedHandler:
         json_body = incoming.body

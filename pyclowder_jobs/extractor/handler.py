@@ -23,6 +23,7 @@ from pyclowder.utils import StatusMessage
 from pyclowder_jobs.protocol import tracking
 from pyclowder_jobs.extractor.logs import MIN_SECRET_LENGTH, enter_job, leave_job, redact
 from pyclowder_jobs.extractor.tap import Tap
+from pyclowder_jobs.extractor.tracing import JobSpan, Tracing
 from pyclowder_jobs.extractor.worker import Job, Worker
 
 logger = logging.getLogger("pyclowder_jobs")
@@ -37,6 +38,7 @@ class TrackedHandler(RabbitMQHandler):
     _pending_progress: Optional[tuple] = None
     _ending = False
     _ended = False
+    _span: Optional[JobSpan] = None
 
     def __init__(self, job: Job, worker: Worker, wake: Callable[[], None], tap: Optional[Tap], secret: Optional[str],
                  progress_interval: float, *handler_arguments: Any) -> None:
@@ -60,25 +62,34 @@ class TrackedHandler(RabbitMQHandler):
 
     # -- the job thread -----------------------------------------------------------------------
 
-    def start_thread(self, json_body: Dict[str, Any]) -> None:
-        """Start processing the message in a daemon thread, as pyClowder does."""
+    def start_thread(self, json_body: Dict[str, Any], tracing: Optional[Tracing] = None) -> None:
+        """Start processing the message in a daemon thread, as pyClowder does; ``tracing`` makes the
+        job's OpenTelemetry span (None where OpenTelemetry is not installed)."""
         self.tracking_worker.job_started(self.tracking_job)
-        self.thread = threading.Thread(target=self._run_job, args=(json_body,), daemon=True)
+        self.thread = threading.Thread(target=self._run_job, args=(json_body, tracing), daemon=True)
         self.thread.start()
 
-    def _run_job(self, json_body: Dict[str, Any]) -> None:
+    def _run_job(self, json_body: Dict[str, Any], tracing: Optional[Tracing] = None) -> None:
         """The job thread: pyClowder's processing, with the job id on its log records (and a copy of
         each for the event tap), always ending with a final status."""
         previous = enter_job(self.job_id, self._secret, None if self._tap is None else self.log_event)
+        if tracing is not None:
+            span = tracing.start(self)
+            if span is not None:
+                self._span = span
         try:
             self._process_message(json_body)
-        except Exception:  # pylint: disable=broad-except
+        except Exception as error:  # pylint: disable=broad-except
             logger.exception("[%s] the job failed outside pyClowder's error handling", self.job_id)
+            if self._span is not None:
+                self._span.exception(error)
         finally:
             try:
                 if not self._ended:
                     self._end_unfinished()
             finally:
+                if self._span is not None:
+                    self._span.end()
                 leave_job(previous)
 
     def _end_unfinished(self) -> None:
@@ -179,7 +190,8 @@ class TrackedHandler(RabbitMQHandler):
                 if self._progress_due():
                     self._flush_progress_locked()
         self._publish_encoded_statuses(channel)
-        super().process_messages(channel, rabbitmq_queue)
+        super().process_messages(channel if self._span is None else self._span.publishing(channel, rabbitmq_queue),
+                                 rabbitmq_queue)
         if self._tap_events:
             self._publish_to_tap()
 
@@ -225,6 +237,8 @@ class TrackedHandler(RabbitMQHandler):
         fields = tracking.reply_tracking(self._tracking.fields, self.tracking_worker.next_seq(), timestamp, kind,
                                          progress)
         message = redact(message, self._secret)
+        if self._span is not None:
+            self._span.status(status, message, kind, progress, timestamp, self._ending)
         payload = tracking.status_reply(resource["id"], self.extractor_info["name"], job.job_id, status,
                                     message, timestamp, fields)
         body = self._tracking.encode_reply(payload)
