@@ -10,7 +10,8 @@ then, with ``--samples`` repetitions each, this is timed:
 * one page of the job's events (the newest 100) from a fresh reader;
 
 and, through the progress-service API (the calls ``serve`` answers, without the socket), one more
-``update`` of a progress-service job of the same size.  The target (``docs/performance.rst``): at
+``update`` of a progress-service job that had that many updates, and its ``show`` page's data (the
+job and its chart).  The target (``docs/performance.rst``): at
 100,000 events each figure is within 2x of its figure at 1,000::
 
     python benchmarks/bench_long_job.py [--sizes 1000,20000,100000] [--samples 30]
@@ -98,6 +99,29 @@ def measure(size: int, samples: int, folder: str) -> Dict[str, List[float]]:
 
     figures["jobs(limit=100), fresh reader"] = timed(list_jobs, samples)
     figures["newest 100 events of the job, fresh reader"] = timed(one_page, samples)
+    figures.update(api_figures(folder, size, samples))
+    return figures
+
+
+def api_figures(folder: str, size: int, samples: int) -> Dict[str, List[float]]:
+    """One more ``update`` of a progress-service job that had ``size`` of them, and its ``show`` data."""
+    from pyclowder_jobs.tools.web.progress_api import ProgressAPI
+
+    path = os.path.join(folder, "api-%d.sqlite" % size)
+    clock = [START]
+    with Store(path) as store:
+        api = ProgressAPI(store, clock=lambda: clock[0])
+        api.create({"jobid": ["long-api-job"]}, client="bench")
+
+        def update() -> None:
+            clock[0] += 1
+            api.update({"jobid": ["long-api-job"], "workid": ["w1"], "current": [str(int(clock[0] - START))],
+                        "total": ["1000000"]}, client="bench")
+
+        for _ in range(size - 1):  # filled through the API itself, as a worker would
+            update()
+        figures = {"progress API update": timed(update, samples)}
+        figures["progress API show, its data"] = timed(lambda: api.view("show", {"jobid": ["long-api-job"]}), samples)
     return figures
 
 

@@ -55,7 +55,7 @@ from starlette.types import Scope
 from ...server.status import STATES, TERMINAL
 from ..store import Store
 from . import views
-from .chart import job_span, progress_series, render_svg
+from .chart import CHART_EVENTS, job_span, progress_series, render_svg
 from .guard import LOOPBACK, Guard
 from .live import Changes, follow, message
 from .progress_api import Conflict, NotFound, ParameterError, ProgressAPI
@@ -70,8 +70,6 @@ MAX_BODY = 16384
 MAX_FIELDS = 20
 #: Store connections kept for requests, and how many requests read the store at once.
 READERS = 8
-#: How many of a job's latest status events its progress chart draws.
-CHART_EVENTS = 5000
 #: How many of a job's events ``/jobs/<id>/events.json`` gives at most at a time.
 EVENTS_PAGE = 1000
 #: Seconds for which the index reuses its count of all jobs, and the workers' hosts from heartbeats.

@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tup
 from ...protocol.times import ms_to_iso, to_ms
 from .markup import render
 
+#: How many of a job's latest status events a chart draws (a long job's last stretch).
+CHART_EVENTS = 2000
 #: Workers beyond this many are summed up in one line of text instead of drawn.
 MAX_WORKERS = 40
 #: A worker's line keeps at most this many points (evenly spaced, always with the latest).

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ...protocol import times, tracking
 from ...protocol.times import to_ms
-from .chart import Point, job_span, progress_series, render_svg
+from .chart import CHART_EVENTS, Point, job_span, progress_series, render_svg
 
 #: The extractor name of progress-service jobs created without a ``desc``.
 DEFAULT_EXTRACTOR = "progress-service"
@@ -75,7 +75,7 @@ class NotFound(LookupError):
 
 
 class ProgressAPI:
-    """The four calls on top of a store (any object with ``add_events``, ``job``, ``raw_events``).
+    """The four calls on top of a store (any object with ``add_events``, ``job``, ``job_events``).
 
     ``clock`` gives the current time in seconds (tests pass a fixed one); ``lock`` serialises the
     look-up-then-write of ``create`` and ``update`` with other writers of the same store.
@@ -155,15 +155,16 @@ class ProgressAPI:
         job = self.store.job(job_id)
         if job is None:
             raise NotFound("no job %s" % job_id)
-        raw = self.store.raw_events(job_id)
-        maxage = _maxage(raw)
+        first = self.store.job_events(job_id, limit=1)
+        maxage = _maxage([event for _, _, event in first])
         last = to_ms(job.get("last_update"))
         if maxage is not None and last is not None:
             silent = self.clock() - last / 1000.0
             if silent > maxage:
                 raise NotFound("job %s expired: no update for %d s, more than its maxage of %d s"
                                % (job_id, silent, maxage))
-        return job, progress_series(raw), interval
+        latest = self.store.job_events(job_id, kinds=("status", "document"), limit=CHART_EVENTS, newest=True)
+        return job, progress_series(event for _, _, event in latest), interval
 
     def render(self, params: Params) -> str:
         """The ``render`` call: the job's chart as an SVG document."""
@@ -195,7 +196,7 @@ def _own(job: Mapping[str, Any], job_id: str) -> None:
 
 
 def _maxage(raw_events: List[Any]) -> Optional[int]:
-    """The ``maxage`` of the job's latest create call, if it had one."""
+    """The ``maxage`` of the job's create call (its first event), if it had one."""
     found = None
     for event in raw_events:
         fields = tracking.tracking_of(event) if type(event) is dict else None
