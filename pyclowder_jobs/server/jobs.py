@@ -93,8 +93,24 @@ class Job(NamedTuple):
                 for event_id, ts, state, text, attempt in self.event_records]
 
     def to_dict(self) -> Dict[str, Any]:
-        """The job as JSON-ready data with exactly the keys of :data:`JOB_KEYS` (``docs/fold.rst``, rule 8)."""
-        return {key: getattr(self, key) for key in JOB_KEYS}
+        """The job as JSON-ready data with exactly the keys of :data:`JOB_KEYS` (``docs/fold.rst``, rule 8).
+
+        Spelled out rather than read through the properties: ``tree()`` makes one for every job.
+        """
+        (job_id, synthetic, ambiguous, resource_id, resource_name, extractor, status, attempts, submitted, started,
+         finished, last_update, elapsed, queue_wait, run_time, user, workers, progress, message, stale, superseded_by,
+         event_records) = self
+        return {
+            "job_id": job_id, "synthetic": synthetic, "ambiguous": ambiguous, "resource_id": resource_id,
+            "resource_name": resource_name, "extractor": extractor, "status": status, "attempts": attempts,
+            "submitted": None if submitted is None else ms_to_iso(submitted),
+            "started": None if started is None else ms_to_iso(started),
+            "finished": None if finished is None else ms_to_iso(finished), "last_update": ms_to_iso(last_update),
+            "elapsed": elapsed, "queue_wait": queue_wait, "run_time": run_time, "user": user, "workers": workers,
+            "progress": progress, "message": message, "stale": stale, "superseded_by": superseded_by,
+            "events": [{"id": event_id, "ts": ms_to_iso(ts), "status": state, "text": text, "attempt": attempt}
+                       for event_id, ts, state, text, attempt in event_records],
+        }
 
 
 def tree(jobs: Iterable[Job]) -> Dict[Optional[str], Dict[Optional[str], Dict[str, Any]]]:
@@ -103,19 +119,28 @@ def tree(jobs: Iterable[Job]) -> Dict[Optional[str], Dict[Optional[str], Dict[st
     Each extractor entry has the ``status`` of its latest job, the ``first`` and ``latest`` event
     times, and ``jobs`` (dicts, oldest first).
     """
-    grouped: Dict[Optional[str], Dict[Optional[str], List[Job]]] = {}
+    grouped: Dict[Optional[str], Dict[Optional[str], List[Tuple[int, str, Job]]]] = {}
     for job in jobs:
-        grouped.setdefault(job.resource_id, {}).setdefault(job.extractor, []).append(job)
+        grouped.setdefault(job.resource_id, {}).setdefault(job.extractor, []).append(
+            (job.first_ms, job.job_id, job))
     result: Dict[Optional[str], Dict[Optional[str], Dict[str, Any]]] = {}
     for resource, by_extractor in grouped.items():
         branch = result[resource] = {}
         for extractor, members in by_extractor.items():
-            members.sort(key=lambda job: (job.first_ms, job.job_id))
-            latest = max(members, key=lambda job: (job.last_update_ms, job.job_id))
+            members.sort(key=_first)
+            latest = max((job for _, _, job in members), key=_latest)
             branch[extractor] = {
                 "status": latest.status,
-                "first": ms_to_iso(members[0].first_ms),
+                "first": ms_to_iso(members[0][0]),
                 "latest": latest.last_update,
-                "jobs": [job.to_dict() for job in members],
+                "jobs": [job.to_dict() for _, _, job in members],
             }
     return result
+
+
+def _first(member: Tuple[int, str, Job]) -> Tuple[int, str]:
+    return member[0], member[1]
+
+
+def _latest(job: Job) -> Tuple[int, str]:
+    return job.last_update_ms, job.job_id
