@@ -42,15 +42,15 @@ import json
 import os
 import sqlite3
 import threading
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from pyclowder_jobs.protocol.identity import document_key, event_key
 from pyclowder_jobs.protocol.times import When, ms_to_iso, timedelta_ms, when_ms
 from pyclowder_jobs.protocol.tracking import is_log_line
 from pyclowder_jobs.server import DEFAULT_MAX_GAP, DEFAULT_STALE_AFTER, TERMINAL
-from pyclowder_jobs.server.fold import (RUN_STATE, Fold, OutOfOrder, dump_key, dump_run, durations, key_jobs,
-                                        latest_heartbeats, progress_fields, restore_key, restore_run, superseded,
-                                        verdict)
+from pyclowder_jobs.server.fold import (MISSED_HEARTBEATS, RUN_STATE, WAITING, Fold, OutOfOrder, alive_until,
+                                        dump_key, dump_run, durations, key_jobs, latest_heartbeats, progress_fields,
+                                        restore_key, restore_run, superseded, unclaimed, verdict)
 from pyclowder_jobs.server.readers import heartbeat as read_heartbeat
 from pyclowder_jobs.server.readers import job_id_text, normalise
 from pyclowder_jobs.server.records import Heartbeat, StatusEvent
@@ -69,6 +69,8 @@ PAGE_SIZE = 16384
 CHECKPOINT_BYTES = 40 * 2 ** 20
 #: The ``source`` of rejected documents written through the store's own methods.
 DEFAULT_SOURCE = "store"
+#: The ``status`` filter of :meth:`Store.jobs` that lists the waiting jobs flagged unclaimed (``docs/fold.rst``, rule 6).
+UNCLAIMED = "UNCLAIMED"
 #: How many values go into one ``IN (...)`` (SQLite allows 32,766; smaller lists plan better).
 _CHUNK = 500
 #: Faults of the database itself, not of a document: writing the batch again one by one cannot help.
@@ -178,6 +180,14 @@ class _Row:
             setattr(self, name, value)
         self.last = self.last_update
         self.resource = self.resource_id
+
+
+class _Beats(Dict[str, Heartbeat]):
+    """The latest heartbeat of each worker, and when each extractor's last worker stops counting as alive."""
+
+    def __init__(self, latest: Dict[str, Heartbeat], alive: Dict[str, int]) -> None:
+        super().__init__(latest)
+        self.alive = alive
 
 
 class Store:
@@ -312,7 +322,10 @@ class Store:
     def jobs(self, *, status: Optional[str] = None, extractor: Optional[str] = None,
              user: Optional[str] = None, resource: Optional[str] = None, since: When = None,
              limit: Optional[int] = None, offset: int = 0, now: When = None) -> List[Dict[str, Any]]:
-        """Job summaries (:meth:`job`'s dicts without events), newest first (by ``last_update``), as of ``now``."""
+        """Job summaries (:meth:`job`'s dicts without events), newest first (by ``last_update``), as of ``now``.
+
+        ``status`` is a state, ``LOST``, or :data:`UNCLAIMED` (the waiting jobs flagged unclaimed).
+        """
         where, args = [], []
         for column, value in (("extractor", extractor), ("user", user), ("resource_id", resource)):
             if value is not None:
@@ -326,7 +339,7 @@ class Store:
             where.append("status = ?")
             args.append(status)
             status = None
-        elif status is not None:  # an unfinished job's status may change with time: checked below
+        elif status is not None:  # an unfinished job's status (and flag) may change with time: checked below
             where.append("open = 1")
             if status != LOST and status in STATES:
                 where.append("status = ?")
@@ -349,7 +362,7 @@ class Store:
             skip = int(offset)
             for values in cursor:
                 view = self._view(_Row(values), latest, at)
-                if view["status"] != status:
+                if not (view["unclaimed"] if status == UNCLAIMED else view["status"] == status):
                     continue
                 if skip:
                     skip -= 1
@@ -437,6 +450,88 @@ class Store:
         from pyclowder_jobs.tools.report import stats as figures  # pylint: disable=import-outside-toplevel
         return figures(self.jobs(extractor=extractor, since=since), self.heartbeats(),
                        self.counts().get(REJECTED, 0))
+
+    def metrics(self, buckets: Sequence[float], *, now: When = None) -> Dict[str, Any]:
+        """Monitoring figures as of ``now``, as plain numbers (``docs/monitoring.rst``), read in one snapshot.
+
+        * ``finished``: ``{(extractor, status): jobs}`` of the jobs that ended (LOST ones included);
+        * ``run_time``, ``queue_wait``: ``{extractor: (counts, seconds)}``: how many jobs fall in each
+          of ``buckets`` (upper bounds in seconds, ascending; not cumulative), then above the last
+          one, and the sum of their durations in seconds; run time over finished jobs (its last
+          attempt), queue wait over started jobs that were submitted;
+        * ``running``, ``lost``, ``waiting``, ``unclaimed``: ``{extractor: jobs}`` of the unfinished
+          jobs, judged as :meth:`jobs` does;
+        * ``workers_up``: ``{extractor: workers}`` alive now (a worker counts under each name its
+          heartbeats give); ``extractors``: every extractor a job or a heartbeat names;
+        * ``rejected``: how many documents were rejected.
+
+        A job without an extractor counts under ``"?"``, as in :meth:`stats`.  Finished jobs are
+        aggregated by the database; only unfinished ones are judged here.
+        """
+        at = when_ms(now)
+        limits = [int(round(bound * 1000)) for bound in buckets]
+
+        def bucket(span: str) -> str:
+            """The index of the first bucket a duration (ms) fits in, as SQL."""
+            cases = " ".join("WHEN %s <= %d THEN %d" % (span, limit, index) for index, limit in enumerate(limits))
+            return "CASE %s ELSE %d END" % (cases, len(limits))
+
+        run = "finished - attempt_start"
+        wait = "started - submitted"
+        finished_sql = ("SELECT extractor, status, CASE WHEN finished IS NULL OR attempt_start IS NULL THEN -1 "
+                        "ELSE %s END, count(*), sum(CASE WHEN %s > 0 THEN %s ELSE 0 END) FROM jobs WHERE open = 0 "
+                        "GROUP BY 1, 2, 3" % (bucket(run), run, run))
+        wait_sql = ("SELECT extractor, %s, count(*), sum(CASE WHEN %s > 0 THEN %s ELSE 0 END) FROM jobs "
+                    "WHERE started IS NOT NULL AND submitted IS NOT NULL GROUP BY 1, 2" % (bucket(wait), wait, wait))
+        open_sql = "SELECT job_id, synthetic, extractor, status, worker, last_update, superseded_by FROM jobs " \
+                   "WHERE open = 1"
+        figures: Dict[str, Any] = {name: {} for name in ("finished", "run_time", "queue_wait", "running", "lost",
+                                                          "waiting", "unclaimed", "workers_up")}
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                finished = db.execute(finished_sql).fetchall()
+                waits = db.execute(wait_sql).fetchall()
+                unfinished = db.execute(open_sql).fetchall()
+                latest = self._latest_heartbeats(at)
+                figures["rejected"] = db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+            finally:
+                db.execute("COMMIT")
+        spans = len(limits) + 1
+        for extractor, status, index, count, total in finished:
+            name = extractor or "?"
+            key = (name, status)
+            figures["finished"][key] = figures["finished"].get(key, 0) + count
+            if index >= 0:
+                _add_to_bucket(figures["run_time"], name, spans, index, count, total)
+        for extractor, index, count, total in waits:
+            _add_to_bucket(figures["queue_wait"], extractor or "?", spans, index, count, total)
+        for values in unfinished:
+            row = _Unfinished._make(values)
+            status, _, _ = verdict(row, row.superseded_by, latest, at, self.stale_after)
+            name = row.extractor or "?"
+            if status == LOST:
+                key = (name, LOST)
+                figures["finished"][key] = figures["finished"].get(key, 0) + 1
+                kind = "lost"
+            elif status in WAITING:
+                kind = "waiting"
+                if unclaimed(status, row.extractor, latest.alive, at):
+                    figures["unclaimed"][name] = figures["unclaimed"].get(name, 0) + 1
+            else:
+                kind = "running"
+            figures[kind][name] = figures[kind].get(name, 0) + 1
+        for beat in latest.values():
+            if at - beat.ts <= MISSED_HEARTBEATS * beat.interval:
+                for name in beat.extractors:
+                    figures["workers_up"][name] = figures["workers_up"].get(name, 0) + 1
+        named = {name for name, _ in figures["finished"]}
+        for kind in ("queue_wait", "running", "waiting"):
+            named.update(figures[kind])
+        named.update(name for beat in latest.values() for name in beat.extractors)
+        figures["extractors"] = sorted(named)
+        return figures
 
     def job_workers(self, job_id: str) -> Dict[str, Dict[str, Any]]:
         """Each worker that sent a job's events (``tracking.worker``): its ``host``, ``pid``, the ``attempts``
@@ -795,19 +890,21 @@ class Store:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _latest_heartbeats(self, now: int) -> Dict[str, Heartbeat]:
+    def _latest_heartbeats(self, now: int) -> _Beats:
         beats = []
         for body, in self._db.execute("SELECT body FROM heartbeats"):
             found = read_heartbeat(json.loads(body))
             if type(found) is Heartbeat:
                 beats.append(found)
-        return latest_heartbeats(beats, now)
+        latest = latest_heartbeats(beats, now)
+        return _Beats(latest, alive_until(latest))
 
-    def _view(self, row: _Row, latest: Dict[str, Heartbeat], now: int) -> Dict[str, Any]:
+    def _view(self, row: _Row, latest: _Beats, now: int) -> Dict[str, Any]:
         """A job row as ``Job.to_dict()`` gives it (without ``events``; with ``event_count``), as of ``now``."""
-        status, lost, stale = row.status, False, False
+        status, lost, stale, waiting = row.status, False, False, False
         if row.open:
             status, lost, stale = verdict(row, row.superseded_by, latest, now, self.stale_after)
+            waiting = unclaimed(status, row.extractor, latest.alive, now)
         elapsed, queue_wait, run_time = durations(row.started, row.submitted, row.attempt_start, row.finished,
                                                   row.last_update, lost, now)
         return {
@@ -817,7 +914,8 @@ class Store:
             "started": _iso(row.started), "finished": _iso(row.finished), "last_update": ms_to_iso(row.last_update),
             "elapsed": elapsed, "queue_wait": queue_wait, "run_time": run_time, "user": row.user,
             "workers": json.loads(row.workers), "progress": None if row.progress is None else json.loads(row.progress),
-            "message": row.message, "stale": stale, "superseded_by": row.superseded_by if lost else None,
+            "message": row.message, "stale": stale, "unclaimed": waiting,
+            "superseded_by": row.superseded_by if lost else None,
             "event_count": row.events,
         }
 
@@ -974,6 +1072,26 @@ def _job_row(run: Any) -> tuple:
 
 def _iso(ms: Optional[int]) -> Optional[str]:
     return None if ms is None else ms_to_iso(ms)
+
+
+class _Unfinished(NamedTuple):
+    """What :meth:`Store.metrics` reads of an unfinished job: the names :func:`verdict` reads."""
+
+    job_id: str
+    synthetic: int
+    extractor: Optional[str]
+    status: str
+    worker: Optional[str]
+    last: int
+    superseded_by: Optional[str]
+
+
+def _add_to_bucket(histograms: Dict[str, Tuple[List[int], float]], name: str, spans: int, index: int, count: int,
+                   total: Any) -> None:
+    """Add ``count`` durations summing to ``total`` ms to bucket ``index`` of ``name``'s histogram."""
+    counts, seconds = histograms.get(name) or ([0] * spans, 0.0)
+    counts[index] += count
+    histograms[name] = (counts, seconds + float(total or 0) / 1000)
 
 
 def _chunks(values: List[Any]) -> Iterator[List[Any]]:
