@@ -1,7 +1,9 @@
 """``/metrics`` on the web app: the store's metrics for Prometheus, behind the app's host checks."""
+import pytest
 from conftest import Client, Served
+from web_events import job_dict
 
-from pyclowder_jobs.tools.web import make_app
+from pyclowder_jobs.tools.web import make_app, views
 
 
 def test_metrics_answer_the_prometheus_text_format_computed_from_the_store(web, store):
@@ -48,3 +50,32 @@ def test_two_apps_on_one_store_give_the_same_metrics(store, served):
 
     assert first.status == second.status == 200
     assert first.text == second.text
+
+
+# The unclaimed flag on the pages
+
+def test_an_unclaimed_job_is_flagged_on_the_index():
+    page = views.index_page([job_dict("job-1", status="SUBMITTED", started=None, unclaimed=True),
+                             job_dict("job-2", status="SUBMITTED", started=None, unclaimed=None)], total=2)
+
+    assert page.count('<span class="flag" title="%s">unclaimed</span>' % views.UNCLAIMED_WHY[True]) == 1
+
+
+@pytest.mark.parametrize("flag, says", [(True, "yes \u2014 no worker of its extractor is alive"),
+                                        (False, "no \u2014 a worker of its extractor is alive"),
+                                        (None, "unknown \u2014 no heartbeat of its extractor was seen")])
+def test_a_waiting_jobs_page_says_whether_it_is_unclaimed(flag, says):
+    page = views.job_page(job_dict("job-1", status="SUBMITTED", started=None, unclaimed=flag), {})
+
+    assert "<dt>Unclaimed</dt>" in page and says in page
+
+
+def test_a_started_jobs_page_does_not_speak_of_unclaimed():
+    assert "Unclaimed" not in views.job_page(job_dict("job-1", status="PROCESSING"), {})
+
+
+def test_the_index_filters_by_unclaimed(web):
+    answer = web.get("/?status=UNCLAIMED")
+
+    assert answer.status == 200
+    assert '<option value="UNCLAIMED" selected>unclaimed</option>' in answer.text
