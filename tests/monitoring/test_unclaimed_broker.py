@@ -16,7 +16,7 @@ from broker import RABBITMQ_URI, Broker, ExtractorProcess
 from pyclowder_jobs.protocol.ids import objectid
 from pyclowder_jobs.store import Store
 from pyclowder_jobs.testing.clowder import file_request
-from pyclowder_jobs.tools.monitoring.metrics import BUCKETS, QueueWatch
+from pyclowder_jobs.tools.monitoring.metrics import QueueWatch
 from pyclowder_jobs.tools.recorder import Recorder
 
 pytestmark = pytest.mark.broker
@@ -115,7 +115,7 @@ def test_requests_for_a_stopped_extractor_are_unclaimed_until_a_worker_starts_th
     never = submit(broker, store, unconsumed)
     flagged = wait_for(lambda: {job["job_id"] for job in store.jobs(status="UNCLAIMED")} == set(queued),
                        "the waiting jobs to be flagged unclaimed", timeout=30)
-    figures = store.metrics(BUCKETS)
+    figures = store.metrics()
 
     assert flagged
     assert {job_id: store.job(job_id)["status"] for job_id in queued} == dict.fromkeys(queued, "SUBMITTED")
@@ -128,7 +128,7 @@ def test_requests_for_a_stopped_extractor_are_unclaimed_until_a_worker_starts_th
 
     assert [store.job(job_id)["unclaimed"] for job_id in queued] == [False, False, False]
     assert store.jobs(status="UNCLAIMED") == []
-    assert store.metrics(BUCKETS)["unclaimed"] == {}
+    assert store.metrics()["unclaimed"] == {}
 
 
 def test_the_queue_watch_sees_requests_waiting_in_a_queue_nobody_consumes(broker, unconsumed):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from functools import partial
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
 
 import pika
@@ -27,15 +26,14 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from pyclowder_jobs.tools.store import Store
+from pyclowder_jobs.tools.store import DURATION_BUCKETS, Store
 
 logger = logging.getLogger("pyclowder_jobs")
 
 #: The prefix of every metric.
 PREFIX = "pyclowder_jobs_"
-#: Upper bounds of the run-time and queue-wait histograms, in seconds: from a tenth of a second to
-#: eight hours, about three per decade (Prometheus adds +Inf).
-BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0)
+#: Upper bounds of the run-time and queue-wait histograms, in seconds (the store's; ``+Inf`` follows).
+BUCKETS = DURATION_BUCKETS
 #: Seconds between two looks at the extractor queues (passive declares) while recording.
 QUEUE_INTERVAL = 10.0
 #: A queue's figures older than this many intervals are left out (the broker went away).
@@ -228,7 +226,7 @@ class MetricsServer:
     def __init__(self, db: str, uri: str, *, interval: float = QUEUE_INTERVAL) -> None:
         self.store = Store(db)
         self.watch = QueueWatch(uri, self._queue_names, interval=interval)
-        self.collector = StoreCollector(partial(self.store.metrics, BUCKETS), self.watch.figures)
+        self.collector = StoreCollector(self.store.metrics, self.watch.figures)
         self.url = ""
         self._server: Any = None
 

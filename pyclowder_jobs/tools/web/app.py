@@ -231,7 +231,7 @@ class Site:
         self._lock = threading.Lock()
         self._counted: Optional[Tuple[float, int]] = None
         self._hosts: Tuple[float, Dict[str, Tuple[Optional[str], Optional[int]]]] = (-HOSTS_TTL, {})
-        self.registry = metrics.registry(metrics.StoreCollector(partial(self.pool.metrics, metrics.BUCKETS)))
+        self.registry = metrics.registry(metrics.StoreCollector(self.pool.metrics))
 
     async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)`` in a worker thread, at most ``readers`` at once."""
