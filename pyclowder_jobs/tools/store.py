@@ -69,7 +69,8 @@ PAGE_SIZE = 16384
 CHECKPOINT_BYTES = 40 * 2 ** 20
 #: The ``source`` of rejected documents written through the store's own methods.
 DEFAULT_SOURCE = "store"
-#: The ``status`` filter of :meth:`Store.jobs` that lists the waiting jobs flagged unclaimed (``docs/fold.rst``, rule 6).
+#: The ``status`` filter of :meth:`Store.jobs` that lists the waiting jobs flagged unclaimed
+#: (``docs/fold.rst``, rule 6).
 UNCLAIMED = "UNCLAIMED"
 #: Upper bounds (seconds) of the run-time and queue-wait histograms of :meth:`Store.metrics`: from a tenth of a
 #: second to eight hours, about three per decade.
