@@ -4,7 +4,7 @@ A small state machine in the manner of Celery's ``events/state.py``: each job (`
 SUBMITTED -> STARTED/PROCESSING/RESUBMITTED/CANCEL_REQUESTED -> a terminal state, and
 :data:`PRECEDENCE` says, as a table, which state may replace which.  Events without a job id are
 placed by a second, per-(resource, extractor) machine (``_Key``).  ``Fold.finish`` then applies what
-depends on the moment of asking: LOST, stale, elapsed times.
+depends on the moment of asking: LOST, stale, unclaimed, elapsed times.
 
 The fold reads each status event as a plain tuple of :class:`~pyclowder_jobs.server.records.StatusEvent`'s
 fields, unpacked into names in that order (see ``grouping._Inputs.take`` for why it is not the named
@@ -332,21 +332,23 @@ class Fold:
 
     def finish(self, heartbeats: Iterable[Heartbeat], now: int, stale_after: int,
                final: bool = False) -> List[Job]:
-        """Jobs as of ``now`` (ms), in the order of their first events: LOST, stale, durations.
+        """Jobs as of ``now`` (ms), in the order of their first events: LOST, stale, unclaimed, durations.
 
         ``final`` says no event will be folded afterwards, so jobs may share the fold's lists.
         """
         latest = latest_heartbeats(heartbeats, now)
+        alive = alive_until(latest)
         successors = superseded(self.runs.values())
         jobs = []
         append = jobs.append
         for run in self._runs_to_finish(final):
-            status, lost, stale = run.status, False, False
+            status, lost, stale, waiting = run.status, False, False, False
             successor = None
             if status not in TERMINAL:
                 successor = successors.get(run.job_id)
                 status, lost, stale = verdict(run, successor, latest, now, stale_after)
-            append(_job(run, status, lost, stale, successor, now, final))
+                waiting = unclaimed(status, run.extractor, alive, now)
+            append(_job(run, status, lost, stale, waiting, successor, now, final))
         return jobs
 
     def _runs_to_finish(self, final: bool) -> Iterator[_Run]:
@@ -402,6 +404,32 @@ def verdict(run: Any, successor: Optional[str], latest: Dict[str, Heartbeat], no
     return (LOST if lost else run.status), lost, stale
 
 
+def alive_until(latest: Dict[str, Heartbeat]) -> Dict[str, int]:
+    """Each extractor a heartbeat named, to the moment (ms) its last worker stops counting as alive: that
+    worker's latest heartbeat plus 3 of its intervals (``docs/fold.rst``, rule 6)."""
+    found: Dict[str, int] = {}
+    for beat in latest.values():
+        until = beat.ts + MISSED_HEARTBEATS * beat.interval
+        for name in beat.extractors:
+            known = found.get(name)
+            if known is None or known < until:
+                found[name] = until
+    return found
+
+
+def unclaimed(status: Optional[str], extractor: Optional[str], alive: Dict[str, int], now: int) -> Optional[bool]:
+    """Whether a job waits for a worker of its extractor while none is alive (``docs/fold.rst``, rule 6).
+
+    ``status`` is the job's verdict as of ``now``; ``alive`` is :func:`alive_until`'s.  A job that does
+    not wait (SUBMITTED, or RESUBMITTED for its next attempt) is not unclaimed; one whose extractor
+    no heartbeat with timing ever named is None: unknown.
+    """
+    if status not in WAITING:
+        return False
+    until = alive.get(extractor)  # type: ignore[arg-type]
+    return None if until is None else until < now
+
+
 def superseded(runs: Iterable[Any]) -> Dict[str, str]:
     """Job id to the redelivered run that supersedes it: the latest earlier unfinished job on the
     redelivered run's resource and extractor (``docs/fold.rst``, rule 6).
@@ -454,8 +482,8 @@ def _age(run: _Run) -> Tuple[int, str]:
     return run.first, run.job_id
 
 
-def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[str], now: int,
-         final: bool) -> Job:
+def _job(run: _Run, status: str, lost: bool, stale: bool, waiting: Optional[bool], successor: Optional[str],
+         now: int, final: bool) -> Job:
     """The immutable record of a job; durations in seconds (``docs/fold.rst``, rule 7)."""
     events = run.events
     if run.submitted_late:
@@ -468,7 +496,7 @@ def _job(run: _Run, status: str, lost: bool, stale: bool, successor: Optional[st
     # Positional: with its 22 fields as keywords, Job() took 2.7 against 0.46 microseconds here.
     return Job(run.job_id, run.synthetic, run.ambiguous, run.resource, run.resource_name, run.extractor, status,
                run.attempt, run.submitted, run.started, run.finished, run.last, elapsed, queue_wait, run_time,
-               run.user, sorted(run.workers), progress, run.message, stale, successor, events)
+               run.user, sorted(run.workers), progress, run.message, stale, waiting, successor, events)
 
 
 def progress_fields(progress: Optional[tuple]) -> Optional[Dict[str, Any]]:

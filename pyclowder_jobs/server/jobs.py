@@ -10,7 +10,7 @@ JobEvent = Tuple[Optional[str], int, str, str, int]
 JOB_KEYS = (
     "job_id", "synthetic", "ambiguous", "resource_id", "resource_name", "extractor", "status", "attempts",
     "submitted", "started", "finished", "last_update", "elapsed", "queue_wait", "run_time", "user",
-    "workers", "progress", "message", "stale", "superseded_by", "events",
+    "workers", "progress", "message", "stale", "unclaimed", "superseded_by", "events",
 )
 
 
@@ -63,6 +63,8 @@ class Job(NamedTuple):
     progress: Optional[Dict[str, Any]]
     message: Optional[str]
     stale: bool
+    #: Waiting for a worker while no worker of its extractor is alive (``docs/fold.rst``, rule 6); None: unknown.
+    unclaimed: Optional[bool]
     superseded_by: Optional[str]
     event_records: List[JobEvent]
 

@@ -249,9 +249,11 @@ def heartbeat(event: dict) -> Union[Heartbeat, str]:
     worker = event.get("id")
     if type(worker) is not str or not worker:
         return "heartbeat without a worker id"
+    names = frozenset(extractor_name(name) for name in (event.get("queue"), _info_name(event.get("extractor_info")))
+                      if type(name) is str and name.strip())
     tracking = event.get("tracking")
     if type(tracking) is not dict:
-        return Heartbeat(worker, None, None, frozenset(), -1)
+        return Heartbeat(worker, None, None, frozenset(), -1, names)
     interval = tracking.get("interval")
     interval = round(interval * 1000) if type(interval) in (int, float) and 0 < interval < 1e9 else None
     jobs = tracking.get("jobs")
@@ -259,7 +261,12 @@ def heartbeat(event: dict) -> Union[Heartbeat, str]:
         job["job_id"] for job in jobs if type(job) is dict and type(job.get("job_id")) is str
     ) if type(jobs) is list else frozenset()
     seq = tracking.get("seq")
-    return Heartbeat(worker, to_ms(tracking.get("ts")), interval, listed, seq if type(seq) is int else -1)
+    return Heartbeat(worker, to_ms(tracking.get("ts")), interval, listed, seq if type(seq) is int else -1, names)
+
+
+def _info_name(info: Any) -> Any:
+    """``extractor_info.name`` of a heartbeat, or None."""
+    return info.get("name") if type(info) is dict else None
 
 
 def job_id_text(value: Any) -> Optional[str]:

@@ -79,3 +79,6 @@ class Heartbeat(NamedTuple):
     jobs: FrozenSet[str]
     #: ``tracking.seq``, or -1: orders two heartbeats of one worker sent in the same millisecond.
     seq: int
+    #: The extractor names the worker serves: its ``queue`` and ``extractor_info.name``, without queue
+    #: prefixes (usually one name); what tells whether an extractor has a live worker.
+    extractors: FrozenSet[str] = frozenset()

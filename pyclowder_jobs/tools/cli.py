@@ -1,4 +1,4 @@
-"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, submit, serve, demo.
+"""The ``pyclowder-jobs`` command: record, import, jobs, show, stats, watch, submit, serve, demo, alert-rules.
 
 Each subcommand is one function registered with :func:`command`, next to a function that adds
 its options; a new one (``serve``, ``demo``) is one more such pair, here or in a module imported
@@ -29,13 +29,17 @@ from pyclowder_jobs.tools.store import Store, StoreError
 from pyclowder_jobs.tools.timefmt import duration
 
 DEFAULT_DB = "pyclowder-jobs.sqlite"
+#: What ``show`` says of a waiting job's ``unclaimed`` flag (``docs/fold.rst``, rule 6).
+UNCLAIMED_TEXT = {True: "yes: no worker of its extractor is alive to start it",
+                  False: "no: a worker of its extractor is alive",
+                  None: "unknown: no heartbeat of its extractor was seen"}
 #: How many of a job's latest events ``show`` prints unless told otherwise.
 SHOWN_EVENTS = 1000
 
-RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library (and `serve` starlette, uvicorn and jinja2): "
-                "install them with pip install 'pyclowder-jobs[tools]'")
+RICH_MISSING = ("the pyclowder-jobs tools need the `rich` library (and `serve` starlette, uvicorn, jinja2 and "
+                "prometheus_client): install them with pip install 'pyclowder-jobs[tools]'")
 #: The libraries of the ``tools`` extra: a missing one is reported with :data:`RICH_MISSING`.
-TOOLS_MODULES = ("rich", "starlette", "uvicorn", "jinja2", "markupsafe", "anyio")
+TOOLS_MODULES = ("rich", "starlette", "uvicorn", "jinja2", "markupsafe", "anyio", "prometheus_client")
 
 
 class Command(NamedTuple):
@@ -156,6 +160,12 @@ def _configure_record(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queue", default=DEFAULT_QUEUE,
                         help="the recorder's own durable queue (default: %s)" % DEFAULT_QUEUE)
     parser.add_argument("--batch-size", type=int, default=2000, help="events per transaction (default: 2000)")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="also serve the store's metrics for Prometheus on http://HOST:PORT/metrics, with each "
+                             "extractor queue's ready messages and consumers (0: any free port)")
+    parser.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                        help="the address the metrics are served on (default %(default)s; they need no token, so "
+                             "another address shows them to whoever reaches it)")
 
 
 @command("record", "consume the event tap into a SQLite database, until Ctrl-C", _configure_record)
@@ -166,6 +176,25 @@ def record(args: argparse.Namespace) -> int:
                         bindings=args.bind or ["#"], batch_size=args.batch_size)
     print("recording %s (queue %s) from %s into %s; Ctrl-C to stop"
           % (args.exchange, args.queue, safe_uri(args.rabbitmq_uri), args.db), file=sys.stderr, flush=True)
+    if args.metrics_port is None:
+        return _record(args, recorder)
+    from pyclowder_jobs.tools.monitoring.metrics import MetricsServer
+    server = MetricsServer(args.db, args.rabbitmq_uri)
+    try:
+        server.start(args.metrics_host, args.metrics_port)
+    except OSError as exc:
+        server.stop()
+        raise Failure("cannot serve the metrics on %s:%d (%s): give another --metrics-port"
+                      % (args.metrics_host, args.metrics_port, exc.strerror or exc)) from None
+    print("serving the metrics on %s" % server.url, file=sys.stderr, flush=True)
+    try:
+        return _record(args, recorder)
+    finally:
+        server.stop()
+
+
+def _record(args: argparse.Namespace, recorder: Any) -> int:
+    """Run the recorder, with a status line on a terminal, then print its summary."""
     status = None
     if sys.stderr.isatty():
         try:
@@ -272,7 +301,9 @@ def _print_import(path: str, summary: Any) -> None:
 
 def _configure_jobs(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
-    parser.add_argument("--status", type=str.upper, help="SUCCEEDED, FAILED, LOST, PROCESSING, ...")
+    parser.add_argument("--status", type=str.upper,
+                        help="SUCCEEDED, FAILED, LOST, PROCESSING, SUBMITTED, ..., or UNCLAIMED: the waiting jobs "
+                             "that no live worker of their extractor will start")
     parser.add_argument("--extractor", help="the extractor's name, e.g. ncsa.wordcount")
     parser.add_argument("--user", help="the submitting user")
     parser.add_argument("--resource", help="the file or dataset id")
@@ -302,7 +333,8 @@ def jobs(args: argparse.Namespace) -> int:
                Column("started", 6), Column("resource", 7))
     console = _console()
     rows = ([job["job_id"] + (" ?" if job["ambiguous"] else ""),
-             status_text(job["status"] + (" (stale)" if job["stale"] else "")), job["extractor"], job["attempts"],
+             status_text(job["status"] + "".join(" (%s)" % flag for flag in ("stale", "unclaimed") if job[flag])),
+             job["extractor"], job["attempts"],
              duration(job["run_time"]), progress_cell(job), ", ".join(short(worker) for worker in job["workers"]),
              (job["started"] or job["submitted"] or "")[:19].replace("T", " "), job["resource_id"]] for job in found)
     title = counted(len(found), "job") + (" (newest %d)" % args.limit if len(found) == args.limit else "")
@@ -365,7 +397,7 @@ def _job_view(job: Dict[str, Any], workers: Dict[str, Dict[str, Any]], width: Op
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
     notes = [word for word, on in (("synthetic", job["synthetic"]), ("ambiguous", job["ambiguous"]),
-                                   ("stale", job["stale"])) if on]
+                                   ("stale", job["stale"]), ("unclaimed", job["unclaimed"])) if on]
     rows = [("job", text(job["job_id"] + (" (%s)" % ", ".join(notes) if notes else ""))),
             ("status", status_text(job["status"])), ("extractor", text(job["extractor"])),
             ("resource", text(job["resource_id"])), ("user", text(job["user"])), ("attempts", text(job["attempts"])),
@@ -373,6 +405,8 @@ def _job_view(job: Dict[str, Any], workers: Dict[str, Dict[str, Any]], width: Op
             ("finished", text(job["finished"])), ("last update", text(job["last_update"])),
             ("queue wait", text(duration(job["queue_wait"]))), ("run time", text(duration(job["run_time"]))),
             ("elapsed", text(duration(job["elapsed"]))), ("message", text(job["message"], lines=True))]
+    if job["status"] in ("SUBMITTED", "RESUBMITTED"):
+        rows.append(("unclaimed", text(UNCLAIMED_TEXT[job["unclaimed"]])))
     if job["progress"]:
         rows.append(("progress", progress_cell(job)))
     if job["superseded_by"]:
@@ -605,6 +639,17 @@ def demo(args: argparse.Namespace) -> int:
     console.print("\nLook further with --db %s (the demo's own database):" % args.db, markup=False)
     for follow_up in ("jobs", "show %s" % (retried["job_id"] if retried else "JOB_ID"), "stats", "serve"):
         console.print("  pyclowder-jobs %s --db %s" % (follow_up, args.db), markup=False)
+    return 0
+
+
+# alert-rules -----------------------------------------------------------------------------------
+
+@command("alert-rules", "print the bundled Prometheus alert rules (for rule_files: in prometheus.yml)",
+         lambda parser: None)
+def alert_rules(args: argparse.Namespace) -> int:
+    """Print the alert rule file that comes with the package."""
+    from importlib.resources import files
+    sys.stdout.write(files("pyclowder_jobs.tools.monitoring").joinpath("alert_rules.yml").read_text("utf-8"))
     return 0
 
 

@@ -80,9 +80,10 @@ def reply(status, seconds, *, job=JOB, resource=FILE, extractor=EXTRACTOR, worke
     return body
 
 
-def heartbeat(worker, seconds, *, jobs=(), interval=10, tracking=True):
-    """A heartbeat; ``jobs`` are the job ids the worker says it is running."""
-    beat = {"id": worker, "queue": EXTRACTOR, "extractor_info": {"name": EXTRACTOR}}
+def heartbeat(worker, seconds, *, jobs=(), interval=10, tracking=True, extractor=EXTRACTOR, queue=None):
+    """A heartbeat of a worker of ``extractor`` (on the queue of its name unless ``queue`` names another);
+    ``jobs`` are the job ids the worker says it is running."""
+    beat = {"id": worker, "queue": queue or extractor, "extractor_info": {"name": extractor}}
     if tracking:
         beat["tracking"] = {"v": 1, "host": "node1", "pid": 4242, "interval": interval,
                             "ts": iso(seconds), "seq": next(_serial), "processed": 0,

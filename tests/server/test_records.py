@@ -53,7 +53,8 @@ def test_the_sort_key_comes_first():
 def test_a_heartbeat_is_a_heartbeat_record():
     beat = normalise(heartbeat("w-1", 5, jobs=[JOB], interval=10))
 
-    assert beat == Heartbeat("w-1", int(at(5).timestamp() * 1000), 10000, frozenset([JOB]), beat.seq)
+    assert beat == Heartbeat("w-1", int(at(5).timestamp() * 1000), 10000, frozenset([JOB]), beat.seq,
+                             frozenset([EXTRACTOR]))
 
 
 def test_a_log_line_reads_as_none_and_a_bad_event_as_its_reason():

@@ -151,7 +151,7 @@ def test_to_dict_has_exactly_the_contract_keys_and_is_json():
     assert tuple(found) == JOB_KEYS
     assert set(found) == {"job_id", "synthetic", "ambiguous", "resource_id", "resource_name", "extractor", "status",
                           "attempts", "submitted", "started", "finished", "last_update", "elapsed",
-                          "queue_wait", "run_time", "user", "workers", "progress", "message", "stale",
+                          "queue_wait", "run_time", "user", "workers", "progress", "message", "stale", "unclaimed",
                           "superseded_by", "events"}
     assert set(found["events"][0]) == {"id", "ts", "status", "text", "attempt"}
     assert json.loads(json.dumps(found)) == found

@@ -91,7 +91,8 @@ def job_dict(job_id: str = "job-1", *, status: str = "PROCESSING", resource: Any
         "finished": None, "last_update": "2026-03-14T15:00:07.000Z", "elapsed": 5.0, "queue_wait": 2.0,
         "run_time": 5.0, "user": USER, "workers": ["worker-a"], "progress": {"done": 3, "total": 10,
                                                                             "unit": "files"},
-        "message": "StatusMessage.processing: 3/10 files (30%)", "stale": False, "superseded_by": None,
+        "message": "StatusMessage.processing: 3/10 files (30%)", "stale": False, "unclaimed": False,
+        "superseded_by": None,
         "events": [
             {"id": None, "ts": "2026-03-14T15:00:00.000Z", "status": "SUBMITTED", "text": "SUBMITTED",
              "attempt": 1},

@@ -14,6 +14,7 @@ Routes (relative to where the app is mounted; GET and HEAD unless said otherwise
 ``/jobs/<id>/logs.json``       the job's log lines as JSON, ``after`` a line's ``seq``
 ``/jobs/<id>/chart.svg``       each worker's progress as an SVG image
 ``/api/jobs.json``             the index's jobs as JSON: ``{total, offset, limit, jobs}``
+``/metrics``                   the store's metrics for Prometheus (``docs/monitoring.rst``)
 ``/create``, ``/update``       the progress-service writes: POST, with the token
 ``/show``, ``/render``         the progress-service page (HTML) and chart (SVG)
 =============================  ===========================================================
@@ -53,7 +54,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from ...server.status import STATES, TERMINAL
-from ..store import Store
+from ..monitoring import metrics
+from ..store import UNCLAIMED, Store
 from . import views
 from .chart import CHART_EVENTS, job_span, progress_series, render_svg
 from .guard import LOOPBACK, Guard
@@ -82,7 +84,7 @@ _SVG_POLICY = "default-src 'none'"
 _FILTERS = ("status", "extractor", "user", "resource")
 _INDEX_PARAMETERS = _FILTERS + ("limit", "offset")
 _LEVELS = tuple(value for value, _ in views.LEVEL_CHOICES)
-_JSON_PATHS = ("/create", "/update", "/render", "/live", "/api/jobs.json")
+_JSON_PATHS = ("/create", "/update", "/render", "/live", "/api/jobs.json", "/metrics")
 
 Params = Dict[str, List[str]]
 
@@ -103,7 +105,7 @@ class StorePool:
     """
 
     METHODS = frozenset(("jobs", "job", "job_history", "raw_events", "job_events", "last_seq", "heartbeats",
-                         "counts", "all_events", "add_events"))
+                         "counts", "all_events", "add_events", "metrics"))
 
     def __init__(self, store: Union[Store, str, "os.PathLike[str]"], size: int = READERS) -> None:
         if isinstance(store, Store):
@@ -176,6 +178,7 @@ def make_app(store: Union[Store, str, "os.PathLike[str]"], *, token: Optional[st
         Route("/", site.index, methods=["GET"]),
         Route("/live", site.index_live, methods=["GET"]),
         Route("/api/jobs.json", site.jobs_json, methods=["GET"]),
+        Route("/metrics", site.metrics, methods=["GET"]),
         Route("/jobs/{rest:path}", site.job, methods=["GET"]),
         Route("/create", site.create, methods=["POST"]),
         Route("/update", site.update, methods=["POST"]),
@@ -226,6 +229,7 @@ class Site:
         self._lock = threading.Lock()
         self._counted: Optional[Tuple[float, int]] = None
         self._hosts: Tuple[float, Dict[str, Tuple[Optional[str], Optional[int]]]] = (-HOSTS_TTL, {})
+        self.registry = metrics.registry(metrics.StoreCollector(self.pool.metrics))
 
     async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)`` in a worker thread, at most ``readers`` at once."""
@@ -279,6 +283,13 @@ class Site:
         filters, limit, offset = _index_query(_params(request))
         total, jobs = await self.run(self._select, filters, limit, offset)
         return _json(200, {"total": total, "offset": offset, "limit": limit, "jobs": jobs})
+
+    @_answers
+    async def metrics(self, request: Request) -> Response:
+        """The store's metrics, computed now, in the format the scraper asks for."""
+        _no_parameters(_params(request))
+        body, content_type = await self.run(metrics.exposition, self.registry, request.headers.get("accept"))
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     def _select(self, filters: Mapping[str, str], limit: int, offset: int) -> Tuple[int, List[Dict[str, Any]]]:
         """How many jobs match, and the page of them (newest first).
@@ -555,8 +566,8 @@ def _index_query(params: Params) -> Tuple[Dict[str, str], int, int]:
             raise ParameterError(name, "is longer than %d characters" % MAX_FILTER)
         if value:
             filters[name] = value
-    if "status" in filters and filters["status"] not in STATES:
-        raise ParameterError("status", "must be one of %s" % ", ".join(STATES))
+    if "status" in filters and filters["status"] not in STATES + (UNCLAIMED,):
+        raise ParameterError("status", "must be one of %s" % ", ".join(STATES + (UNCLAIMED,)))
     limit = _whole(values, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
     offset = _whole(values, "offset", 0, MAX_OFFSET, 0)
     return filters, limit, offset

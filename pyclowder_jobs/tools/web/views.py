@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from ...protocol.times import ms_to_iso, to_ms
 from ...server.status import STATES, TERMINAL
 from .. import timefmt
+from ..store import UNCLAIMED
 from .chart import Point, job_span, render_svg
 from .markup import clean, render
 
@@ -49,6 +50,14 @@ NO_SUBMITTED = {
            "(import Clowder's events to add it)",
     "progress": "no SUBMITTED event: the job was created by an update, not by create",
 }
+
+#: What a waiting job's ``unclaimed`` flag says (``docs/fold.rst``, rule 6).
+UNCLAIMED_WHY = {True: "no worker of its extractor is alive (no heartbeat within 3 intervals): nothing will start "
+                       "it until one is",
+                 False: "a worker of its extractor is alive",
+                 None: "no heartbeat of its extractor was seen"}
+#: The index's status filter: the states, and the waiting jobs flagged unclaimed.
+STATUS_CHOICES = STATES + (UNCLAIMED,)
 
 #: A fact that the events do not tell, and why.
 NOT_RECORDED = "not recorded \u2014 %s"
@@ -263,7 +272,7 @@ def index_page(jobs: Sequence[Mapping[str, Any]], *, total: int, offset: int = 0
     """
     filters = {key: value for key, value in (filters or {}).items() if value}
     return render("index.html", title="Jobs", base=base, live=live, refresh=0 if not live else 10,
-                  filters=filters, limit=limit, states=STATES,
+                  filters=filters, limit=limit, states=STATUS_CHOICES,
                   **jobs_context(jobs, total=total, offset=offset, limit=limit, filters=filters, hosts=hosts, base=base))
 
 
@@ -347,6 +356,7 @@ def _facts(job: Mapping[str, Any], hosts: Hosts, base: str) -> List[Dict[str, An
     """(label, value or None, reason when None, kind of value) for the job page's list of facts."""
     why = reasons(job)
     resource = resource_view(job)
+    status = job.get("status")
 
     def fact(label: str, value: Any, key: str = "", kind: str = "text") -> Dict[str, Any]:
         present = value not in (None, "", [])
@@ -367,6 +377,10 @@ def _facts(job: Mapping[str, Any], hosts: Hosts, base: str) -> List[Dict[str, An
              fact("Workers", workers_view(job.get("workers"), hosts), "workers", kind="workers"),
              fact("Progress", progress_bar(job), "progress", kind="progress"),
              fact("Message", clean(job.get("message")))]
+    if status in ("SUBMITTED", "RESUBMITTED"):  # waiting: is a worker there to start it?
+        flag = job.get("unclaimed") if type(job.get("unclaimed")) is bool else None
+        answer = {True: "yes", False: "no", None: "unknown"}[flag]
+        facts.insert(7, fact("Unclaimed", "%s \u2014 %s" % (answer, UNCLAIMED_WHY[flag])))
     successor = job.get("superseded_by")
     if successor:
         facts.append(fact("Superseded by", {"id": clean(successor), "url": job_url(clean(successor), base)},
@@ -398,6 +412,8 @@ def _flags(job: Mapping[str, Any]) -> List[Tuple[str, str]]:
                                    "events may be mixed"))
     if job.get("stale"):
         flags.append(("stale", "unfinished and silent for a long time"))
+    if job.get("unclaimed"):
+        flags.append(("unclaimed", UNCLAIMED_WHY[True]))
     return flags
 
 
