@@ -100,8 +100,8 @@ class Job(NamedTuple):
         Spelled out rather than read through the properties: ``tree()`` makes one for every job.
         """
         (job_id, synthetic, ambiguous, resource_id, resource_name, extractor, status, attempts, submitted, started,
-         finished, last_update, elapsed, queue_wait, run_time, user, workers, progress, message, stale, superseded_by,
-         event_records) = self
+         finished, last_update, elapsed, queue_wait, run_time, user, workers, progress, message, stale, unclaimed,
+         superseded_by, event_records) = self
         return {
             "job_id": job_id, "synthetic": synthetic, "ambiguous": ambiguous, "resource_id": resource_id,
             "resource_name": resource_name, "extractor": extractor, "status": status, "attempts": attempts,
@@ -109,7 +109,8 @@ class Job(NamedTuple):
             "started": None if started is None else ms_to_iso(started),
             "finished": None if finished is None else ms_to_iso(finished), "last_update": ms_to_iso(last_update),
             "elapsed": elapsed, "queue_wait": queue_wait, "run_time": run_time, "user": user, "workers": workers,
-            "progress": progress, "message": message, "stale": stale, "superseded_by": superseded_by,
+            "progress": progress, "message": message, "stale": stale, "unclaimed": unclaimed,
+            "superseded_by": superseded_by,
             "events": [{"id": event_id, "ts": ms_to_iso(ts), "status": state, "text": text, "attempt": attempt}
                        for event_id, ts, state, text, attempt in event_records],
         }
