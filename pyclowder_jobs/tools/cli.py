@@ -336,7 +336,7 @@ def jobs(args: argparse.Namespace) -> int:
              status_text(job["status"] + "".join(" (%s)" % flag for flag in ("stale", "unclaimed") if job[flag])),
              job["extractor"], job["attempts"],
              duration(job["run_time"]), progress_cell(job), ", ".join(short(worker) for worker in job["workers"]),
-             (job["started"] or job["submitted"] or "")[:19].replace("T", " "), job["resource_id"]] for job in found)
+             (job["started"] or job["submitted"] or "")[:19].replace("T", " "), _resource(job)] for job in found)
     title = counted(len(found), "job") + (" (newest %d)" % args.limit if len(found) == args.limit else "")
     print_fitted(console, fitted_table(columns, rows, width=_width(args, console), title=title))
     return 0
@@ -388,6 +388,15 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resource(job: Dict[str, Any], both: bool = False) -> str:
+    """The job's file or dataset by name where the request gave one (``report.csv``), else by id;
+    ``both``: the name and the id."""
+    name, resource = job.get("resource_name"), job.get("resource_id") or ""
+    if not name:
+        return resource
+    return "%s (%s)" % (name, resource) if both and resource else name
+
+
 def _job_view(job: Dict[str, Any], workers: Dict[str, Dict[str, Any]], width: Optional[int]) -> Any:
     from rich.console import Group
     from rich.table import Table
@@ -400,7 +409,8 @@ def _job_view(job: Dict[str, Any], workers: Dict[str, Dict[str, Any]], width: Op
                                    ("stale", job["stale"]), ("unclaimed", job["unclaimed"])) if on]
     rows = [("job", text(job["job_id"] + (" (%s)" % ", ".join(notes) if notes else ""))),
             ("status", status_text(job["status"])), ("extractor", text(job["extractor"])),
-            ("resource", text(job["resource_id"])), ("user", text(job["user"])), ("attempts", text(job["attempts"])),
+            ("resource", text(_resource(job, both=True))), ("user", text(job["user"])),
+            ("attempts", text(job["attempts"])),
             ("submitted", text(job["submitted"])), ("started", text(job["started"])),
             ("finished", text(job["finished"])), ("last update", text(job["last_update"])),
             ("queue wait", text(duration(job["queue_wait"]))), ("run time", text(duration(job["run_time"]))),
