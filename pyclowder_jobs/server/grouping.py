@@ -52,9 +52,9 @@ def group_events(events: Iterable[Any], *, heartbeats: Iterable[Any] = (),
 class JobIndex:
     """An incremental fold for live consumers: ``add`` events as they come, ask for ``jobs()``.
 
-    Events that arrive in order are folded at once; one that arrives out of order makes the next
-    ``jobs()`` fold everything again from the sorted events, so any arrival order gives the same
-    jobs as :func:`group_events`.
+    ``jobs()`` folds what came since the last call: at once, when it all sorts after what was
+    folded before (the usual case); else everything again from the sorted events.  So any arrival
+    order gives the same jobs as :func:`group_events`.
     """
 
     def __init__(self, *, max_gap: timedelta = DEFAULT_MAX_GAP,
@@ -63,8 +63,7 @@ class JobIndex:
         self._stale_after = timedelta_ms(stale_after)
         self._inputs = _Inputs()
         self._fold = Fold(self._max_gap)
-        self._last: Optional[EventFields] = None
-        self._refold = False
+        self._folded = 0  # how many of the kept events the fold has
         self._added = 0
 
     @property
@@ -79,23 +78,9 @@ class JobIndex:
 
     def add(self, event: Any) -> bool:
         """Take one event or heartbeat; False if it was rejected, ignored or a duplicate."""
-        inputs = self._inputs
-        records = inputs.records
-        before = len(records)
-        taken = inputs.take(normalise(event), self._added, event)
+        taken = self._inputs.take(normalise(event), self._added, event)
         self._added += 1
-        for index in range(before, len(records)):
-            self._fold_new(records[index])
         return taken
-
-    def _fold_new(self, record: EventFields) -> None:
-        if self._refold:
-            return
-        if self._last is None or record > self._last:
-            self._fold.feed(record)
-            self._last = record
-        else:
-            self._refold = True
 
     def add_many(self, events: Iterable[Any]) -> None:
         """Take several events or heartbeats."""
@@ -106,12 +91,18 @@ class JobIndex:
         """The jobs as of ``now`` (default: the current UTC time)."""
         inputs = self._inputs
         now_ms = _now_ms(now)
-        if self._refold:
-            inputs.records.sort()
-            self._fold = Fold(self._max_gap)
-            self._fold.feed_all(inputs.records)
-            self._last = inputs.records[-1]
-            self._refold = False
+        records = inputs.records
+        if self._folded < len(records):
+            new = records[self._folded:]
+            new.sort()
+            if self._folded and new[0] < records[self._folded - 1]:  # an event came late: fold all again
+                records.sort()
+                self._fold = Fold(self._max_gap)
+                self._fold.feed_all(records)
+            else:
+                records[self._folded:] = new
+                self._fold.feed_all(new)
+            self._folded = len(records)
         jobs = self._fold.finish(inputs.heartbeats, now_ms, self._stale_after)
         return JobList(jobs, inputs.rejected, inputs.ignored)
 
